@@ -1,0 +1,50 @@
+"""Array backend: NumPy always, CuPy when it is installed and a GPU is present.
+
+Everything above this module asks ``get_array_module(x)`` for the module that
+owns an array instead of importing NumPy or CuPy directly, so the same code
+runs on either device.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+try:  # CuPy is optional; zerograd never needs it to import.
+    import cupy as cp  # type: ignore[import-not-found]
+
+    gpu_enable = True
+except Exception:  # ImportError, or a CuPy that cannot find CUDA
+    cp = None
+    gpu_enable = False
+
+#: Types accepted as array data by :class:`zerograd.Variable`.
+array_types: tuple[type, ...] = (np.ndarray,) if cp is None else (np.ndarray, cp.ndarray)
+
+
+def get_array_module(x: Any):
+    """Return ``numpy`` or ``cupy``, whichever owns ``x`` (a Variable or an array)."""
+    data = getattr(x, "data", x) if not isinstance(x, array_types) else x
+    if cp is not None and isinstance(data, cp.ndarray):
+        return cp
+    return np
+
+
+def as_numpy(x: Any) -> np.ndarray:
+    """Return ``x`` (a Variable, array or scalar) as a NumPy array, copying from the GPU if needed."""
+    data = getattr(x, "data", x)
+    if np.isscalar(data):
+        return np.asarray(data)
+    if isinstance(data, np.ndarray):
+        return data
+    if cp is not None and isinstance(data, cp.ndarray):
+        return cp.asnumpy(data)
+    return np.asarray(data)
+
+
+def as_cupy(x: Any):
+    """Return ``x`` as a CuPy array; raises a clear error when CuPy is unavailable."""
+    if cp is None:
+        raise RuntimeError("as_cupy: CuPy is not installed (pip install cupy-cuda12x, on a machine with a GPU)")
+    data = getattr(x, "data", x)
+    return cp.asarray(data)

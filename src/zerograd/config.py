@@ -1,0 +1,52 @@
+"""Thread-local switches that change how functions behave.
+
+``Config.enable_backprop``: record the graph (False inside ``no_grad()``).
+``Config.train``: training behaviour of dropout and batch norm (False inside ``test_mode()``).
+
+Each thread sees its own values, so one thread inside ``no_grad()`` never
+switches off the graph of another.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+
+class _Config(threading.local):
+    """Per-thread configuration; ``threading.local`` runs ``__init__`` once per thread."""
+
+    def __init__(self) -> None:
+        self.enable_backprop = True
+        self.train = True
+
+
+Config = _Config()
+
+
+class using_config:
+    """Context manager that sets ``Config.<name> = value`` for the current thread and restores it."""
+
+    __slots__ = ("name", "value", "old")
+
+    def __init__(self, name: str, value: Any) -> None:
+        if not hasattr(Config, name):
+            raise AttributeError(f"using_config: unknown config name {name!r} (known: enable_backprop, train)")
+        self.name = name
+        self.value = value
+
+    def __enter__(self) -> None:
+        self.old = getattr(Config, self.name)
+        setattr(Config, self.name, self.value)
+
+    def __exit__(self, *exc_info: object) -> None:
+        setattr(Config, self.name, self.old)
+
+
+def no_grad() -> using_config:
+    """Do not record the graph: forward only, faster and without memory for backward."""
+    return using_config("enable_backprop", False)
+
+
+def test_mode() -> using_config:
+    """Switch dropout and batch norm to inference behaviour."""
+    return using_config("train", False)

@@ -1,0 +1,388 @@
+"""Arithmetic that the core itself needs: + - * / ** and unary minus, broadcasting, copy.
+
+Binary operations broadcast like NumPy; their gradients are summed back to
+each input's shape with ``sum_to``. A Python scalar operand is a constant
+folded into the function (``MulConstant(2.0)``), never a 0-d float64 array,
+so it never changes the dtype of a float32 variable (NEP 50's weak scalars).
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from zerograd.backend import get_array_module
+from zerograd.core.function import BinaryFunction, UnaryFunction
+from zerograd.core.variable import Variable
+
+_const_types = (numbers.Number, np.generic)
+
+
+def _constant(value: Any):
+    """The Python number for a scalar operand, or None when ``value`` is not a scalar."""
+    t = type(value)
+    if t is float or t is int:
+        return value
+    if t is Variable or t is bool or not isinstance(value, _const_types):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+# ----------------------------------------------------------------- broadcasting
+class BroadcastTo(UnaryFunction):
+    """y = broadcast_to(x, shape); dx = sum_to(dy, x.shape)."""
+
+    __slots__ = ("shape", "x_shape")
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        xp = get_array_module(x)
+        try:
+            return xp.broadcast_to(x, self.shape)
+        except ValueError:
+            raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {self.shape}") from None
+
+    def backward(self, gy):
+        return sum_to(gy, self.x_shape)
+
+
+class SumTo(UnaryFunction):
+    """y = x summed over the broadcast axes so that y.shape == shape; dx = broadcast_to(dy, x.shape)."""
+
+    __slots__ = ("shape", "x_shape")
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        return sum_to_array(x, self.shape)
+
+    def backward(self, gy):
+        return broadcast_to(gy, self.x_shape)
+
+
+def sum_to_array(x, shape: tuple[int, ...]):
+    """Sum array ``x`` over leading and size-1 axes so the result has ``shape`` (the adjoint of broadcasting)."""
+    if x.shape == shape:
+        return x
+    ndim = len(shape)
+    lead = x.ndim - ndim
+    if lead < 0:
+        raise ValueError(f"sum_to: cannot sum shape {x.shape} to the larger shape {shape}")
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and x.shape[i + lead] != 1)
+    for i, s in enumerate(shape):
+        if s != 1 and x.shape[i + lead] != s:
+            raise ValueError(f"sum_to: cannot sum shape {x.shape} to {shape}")
+    y = x.sum(axis=axes, keepdims=True)
+    if lead > 0:
+        y = y.reshape(shape)
+    return y
+
+
+def broadcast_to(x: Any, shape: tuple[int, ...]) -> Variable:
+    """Broadcast ``x`` to ``shape`` (a read-only view in forward)."""
+    shape = tuple(shape)
+    if isinstance(x, Variable) and x.data.shape == shape:
+        return x
+    return BroadcastTo(shape)(x)
+
+
+def sum_to(x: Any, shape: tuple[int, ...]) -> Variable:
+    """Sum ``x`` down to ``shape``: the adjoint of :func:`broadcast_to`."""
+    shape = tuple(shape)
+    if isinstance(x, Variable) and x.data.shape == shape:
+        return x
+    return SumTo(shape)(x)
+
+
+def _reduce(gx: Variable, x: Variable) -> Variable:
+    return gx if gx.data.shape == x.data.shape else sum_to(gx, x.data.shape)
+
+
+# ------------------------------------------------------------- binary, arrays
+class Add(BinaryFunction):
+    """y = x0 + x1; dx0 = dy, dx1 = dy (summed back over broadcast axes)."""
+
+    __slots__ = ()
+
+    def forward(self, x0, x1):
+        return x0 + x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        return _reduce(gy, x0), _reduce(gy, x1)
+
+
+class Sub(BinaryFunction):
+    """y = x0 - x1; dx0 = dy, dx1 = -dy."""
+
+    __slots__ = ()
+
+    def forward(self, x0, x1):
+        return x0 - x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        return _reduce(gy, x0), (_reduce(-gy, x1) if x1.requires_grad else None)
+
+
+class Mul(BinaryFunction):
+    """y = x0 * x1; dx0 = dy * x1, dx1 = dy * x0."""
+
+    __slots__ = ()
+
+    def forward(self, x0, x1):
+        return x0 * x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        gx0 = _reduce(gy * x1, x0) if x0.requires_grad else None
+        gx1 = _reduce(gy * x0, x1) if x1.requires_grad else None
+        return gx0, gx1
+
+
+class Div(BinaryFunction):
+    """y = x0 / x1; dx0 = dy / x1, dx1 = -dy * x0 / x1**2."""
+
+    __slots__ = ()
+
+    def forward(self, x0, x1):
+        return x0 / x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        gx0 = _reduce(gy / x1, x0) if x0.requires_grad else None
+        gx1 = _reduce(-gy * x0 / (x1 * x1), x1) if x1.requires_grad else None
+        return gx0, gx1
+
+
+# ------------------------------------------------------ with a scalar constant
+class AddConstant(UnaryFunction):
+    """y = x + c for a Python number c; dx = dy."""
+
+    __slots__ = ("c",)
+
+    def __init__(self, c) -> None:
+        self.c = c
+
+    def forward(self, x):
+        return x + self.c
+
+    def backward(self, gy):
+        return gy
+
+
+class MulConstant(UnaryFunction):
+    """y = c * x for a Python number c; dx = c * dy."""
+
+    __slots__ = ("c",)
+
+    def __init__(self, c) -> None:
+        self.c = c
+
+    def forward(self, x):
+        return x * self.c
+
+    def backward(self, gy):
+        return _with_constant(MulConstant, self.c)(gy)
+
+
+class SubFromConstant(UnaryFunction):
+    """y = c - x for a Python number c; dx = -dy."""
+
+    __slots__ = ("c",)
+
+    def __init__(self, c) -> None:
+        self.c = c
+
+    def forward(self, x):
+        return self.c - x
+
+    def backward(self, gy):
+        return Neg()(gy)
+
+
+class DivByConstant(UnaryFunction):
+    """y = x / c for a Python number c; dx = dy / c."""
+
+    __slots__ = ("c",)
+
+    def __init__(self, c) -> None:
+        self.c = c
+
+    def forward(self, x):
+        return x / self.c
+
+    def backward(self, gy):
+        return _with_constant(DivByConstant, self.c)(gy)
+
+
+class DivideConstant(UnaryFunction):
+    """y = c / x for a Python number c; dx = -c * dy / x**2."""
+
+    __slots__ = ("c",)
+
+    def __init__(self, c) -> None:
+        self.c = c
+
+    def forward(self, x):
+        return self.c / x
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        return MulConstant(-self.c)(gy) / (x * x)
+
+
+class Neg(UnaryFunction):
+    """y = -x; dx = -dy."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return Neg()(gy)
+
+
+class Pow(UnaryFunction):
+    """y = x ** c for a constant c; dx = c * x ** (c - 1) * dy."""
+
+    __slots__ = ("c",)
+
+    def __init__(self, c) -> None:
+        self.c = c
+
+    def forward(self, x):
+        return x ** self.c
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        c = self.c
+        if c == 2:
+            return MulConstant(2)(x) * gy
+        return MulConstant(c)(Pow(c - 1)(x)) * gy
+
+
+class Copy(UnaryFunction):
+    """y = a copy of x with its own memory; dx = dy."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy):
+        return gy
+
+
+# ---------------------------------------------------------------- public API
+_new_object = object.__new__
+
+
+def _with_constant(cls, c):
+    """``cls(c)`` without the cost of calling ``__init__`` (these run once per operation)."""
+    f = _new_object(cls)
+    f.c = c
+    return f
+
+
+def add(x0: Any, x1: Any) -> Variable:
+    """Elementwise ``x0 + x1`` with broadcasting."""
+    if isinstance(x0, Variable) and isinstance(x1, Variable):
+        return Add()(x0, x1)
+    c = _constant(x1)
+    if c is not None:
+        return _with_constant(AddConstant, c)(x0)
+    c = _constant(x0)
+    if c is not None:
+        return _with_constant(AddConstant, c)(x1)
+    return Add()(x0, x1)
+
+
+def sub(x0: Any, x1: Any) -> Variable:
+    """Elementwise ``x0 - x1`` with broadcasting."""
+    if isinstance(x0, Variable) and isinstance(x1, Variable):
+        return Sub()(x0, x1)
+    c = _constant(x1)
+    if c is not None:
+        return _with_constant(AddConstant, -c)(x0)
+    c = _constant(x0)
+    if c is not None:
+        return _with_constant(SubFromConstant, c)(x1)
+    return Sub()(x0, x1)
+
+
+def rsub(x0: Any, x1: Any) -> Variable:
+    """``x1 - x0`` (the reflected form used by ``3 - x``)."""
+    return sub(x1, x0)
+
+
+def mul(x0: Any, x1: Any) -> Variable:
+    """Elementwise ``x0 * x1`` with broadcasting."""
+    if isinstance(x0, Variable) and isinstance(x1, Variable):
+        return Mul()(x0, x1)
+    c = _constant(x1)
+    if c is not None:
+        return _with_constant(MulConstant, c)(x0)
+    c = _constant(x0)
+    if c is not None:
+        return _with_constant(MulConstant, c)(x1)
+    return Mul()(x0, x1)
+
+
+def div(x0: Any, x1: Any) -> Variable:
+    """Elementwise ``x0 / x1`` with broadcasting."""
+    if isinstance(x0, Variable) and isinstance(x1, Variable):
+        return Div()(x0, x1)
+    c = _constant(x1)
+    if c is not None:
+        return _with_constant(DivByConstant, c)(x0)
+    c = _constant(x0)
+    if c is not None:
+        return _with_constant(DivideConstant, c)(x1)
+    return Div()(x0, x1)
+
+
+def rdiv(x0: Any, x1: Any) -> Variable:
+    """``x1 / x0`` (the reflected form used by ``3 / x``)."""
+    return div(x1, x0)
+
+
+def neg(x: Any) -> Variable:
+    """``-x``."""
+    return Neg()(x)
+
+
+def pow(x: Any, c: Any) -> Variable:
+    """``x ** c`` for a constant exponent ``c`` (a Python number)."""
+    const = _constant(c)
+    if const is None:
+        raise TypeError(f"pow: the exponent must be a Python number, got {type(c).__name__}")
+    return Pow(const)(x)
+
+
+def copy(x: Any) -> Variable:
+    """A copy of ``x`` that owns its memory (identity gradient)."""
+    return Copy()(x)
+
+
+def _install_operators() -> None:
+    Variable.__add__ = add
+    Variable.__radd__ = add
+    Variable.__sub__ = sub
+    Variable.__rsub__ = rsub
+    Variable.__mul__ = mul
+    Variable.__rmul__ = mul
+    Variable.__truediv__ = div
+    Variable.__rtruediv__ = rdiv
+    Variable.__neg__ = neg
+    Variable.__pow__ = pow
+
+
+_install_operators()

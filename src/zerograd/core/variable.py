@@ -1,0 +1,133 @@
+"""``Variable``: an array that remembers the function that made it."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional
+
+from zerograd.backend import array_types, get_array_module
+
+if TYPE_CHECKING:
+    from zerograd.core.function import Function
+
+
+class Variable:
+    """A node of the computational graph wrapping an ndarray (NumPy or CuPy).
+
+    ``data``: the array (or None). ``grad``: a Variable set by :meth:`backward`.
+    ``creator``: the Function whose output this is (None for a leaf).
+    ``generation``: depth in the graph, used to order the backward walk.
+    ``requires_grad``: whether backward computes a gradient for it. Variables
+    made by the user require one; arrays and scalars passed straight to a
+    function are wrapped as constants that do not.
+    """
+
+    __slots__ = ("data", "name", "grad", "creator", "generation", "requires_grad", "__weakref__")
+    __array_priority__ = 200  # so that ndarray <op> Variable defers to Variable
+
+    def __init__(self, data: Any, name: Optional[str] = None, requires_grad: bool = True) -> None:
+        if data is not None and not isinstance(data, array_types):
+            raise TypeError(
+                f"Variable: data must be an ndarray or None, got {type(data).__name__}"
+                " (wrap Python numbers and lists with np.array(...))"
+            )
+        self.data = data
+        self.name = name
+        self.grad: Optional[Variable] = None
+        self.creator: Optional[Function] = None
+        self.generation = 0
+        self.requires_grad = requires_grad
+
+    # ----------------------------------------------------------- array facts
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    def __len__(self) -> int:
+        if self.data is None or self.data.ndim == 0:
+            raise TypeError(f"len() of a 0-d or empty variable ({self!r})")
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        if self.data is None:
+            return "variable(None)"
+        text = str(self.data).replace("\n", "\n" + " " * 9)
+        return "variable(" + text + ")"
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    # ----------------------------------------------------------------- graph
+    def set_creator(self, func: "Function") -> None:
+        self.creator = func
+        self.generation = func.generation + 1
+
+    def cleargrad(self) -> None:
+        """Forget the accumulated gradient (gradients add up across backward calls until this)."""
+        self.grad = None
+
+    def unchain(self) -> None:
+        """Cut the link to the creator: this variable becomes a leaf."""
+        self.creator = None
+
+    def unchain_backward(self) -> None:
+        """Cut every link in the graph behind this variable (truncated BPTT). Iterative."""
+        stack = [self.creator] if self.creator is not None else []
+        seen = set()
+        while stack:
+            f = stack.pop()
+            if id(f) in seen:
+                continue
+            seen.add(id(f))
+            for x in f.inputs:
+                if x.creator is not None:
+                    stack.append(x.creator)
+                    x.unchain()
+
+    def backward(self, retain_grad: bool = False, create_graph: bool = False) -> None:
+        """Fill ``grad`` of every variable this one depends on (see :func:`zerograd.core.graph.backward`)."""
+        _backward(self, retain_grad, create_graph)
+
+    # -------------------------------------------------------------- devices
+    def to_cpu(self) -> None:
+        from zerograd.backend import as_numpy
+
+        if self.data is not None:
+            self.data = as_numpy(self.data)
+
+    def to_gpu(self) -> None:
+        from zerograd.backend import as_cupy
+
+        if self.data is not None:
+            self.data = as_cupy(self.data)
+
+    @property
+    def xp(self):
+        return get_array_module(self.data)
+
+    # --------------------------------------------------- non-differentiable
+    def item(self):
+        """The single element as a Python number."""
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+
+class Parameter(Variable):
+    """A Variable that a Layer registers as one of its trainable parameters."""
+
+    __slots__ = ()
+
+
+from zerograd.core.graph import backward as _backward  # noqa: E402  (graph needs Variable first)

@@ -1,0 +1,136 @@
+"""Elementwise mathematical functions, each differentiable to any order.
+
+Forward calls NumPy's ufuncs, which CuPy arrays also accept (``__array_ufunc__``),
+so no module lookup is needed per call. Every backward is written with these same functions, so ``create_graph=True``
+can differentiate it again.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from zerograd.core import UnaryFunction, Variable
+
+
+class Exp(UnaryFunction):
+    """y = exp(x); dx = y * dy."""
+
+    __slots__ = ()
+    keeps_outputs = True
+
+    def forward(self, x):
+        return np.exp(x)
+
+    def backward(self, gy):
+        return self.outputs[0]() * gy
+
+
+class Log(UnaryFunction):
+    """y = log(x); dx = dy / x."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.log(x)
+
+    def backward(self, gy):
+        return gy / self.inputs[0]
+
+
+class Sin(UnaryFunction):
+    """y = sin(x); dx = cos(x) * dy."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.sin(x)
+
+    def backward(self, gy):
+        return gy * cos(self.inputs[0])
+
+
+class Cos(UnaryFunction):
+    """y = cos(x); dx = -sin(x) * dy."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.cos(x)
+
+    def backward(self, gy):
+        return gy * -sin(self.inputs[0])
+
+
+class Tanh(UnaryFunction):
+    """y = tanh(x); dx = (1 - y^2) * dy."""
+
+    __slots__ = ()
+    keeps_outputs = True
+
+    def forward(self, x):
+        return np.tanh(x)
+
+    def backward(self, gy):
+        y = self.outputs[0]()
+        return gy * (1 - y * y)
+
+
+class Square(UnaryFunction):
+    """y = x^2; dx = 2x * dy."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return x * x
+
+    def backward(self, gy):
+        return gy * (self.inputs[0] * 2)
+
+
+class Sqrt(UnaryFunction):
+    """y = sqrt(x); dx = dy / (2 y)."""
+
+    __slots__ = ()
+    keeps_outputs = True
+
+    def forward(self, x):
+        return np.sqrt(x)
+
+    def backward(self, gy):
+        return gy / (self.outputs[0]() * 2)
+
+
+def exp(x: Any) -> Variable:
+    """Elementwise e^x."""
+    return Exp()(x)
+
+
+def log(x: Any) -> Variable:
+    """Elementwise natural logarithm."""
+    return Log()(x)
+
+
+def sin(x: Any) -> Variable:
+    """Elementwise sine."""
+    return Sin()(x)
+
+
+def cos(x: Any) -> Variable:
+    """Elementwise cosine."""
+    return Cos()(x)
+
+
+def tanh(x: Any) -> Variable:
+    """Elementwise hyperbolic tangent."""
+    return Tanh()(x)
+
+
+def square(x: Any) -> Variable:
+    """Elementwise x^2."""
+    return Square()(x)
+
+
+def sqrt(x: Any) -> Variable:
+    """Elementwise square root."""
+    return Sqrt()(x)
