@@ -322,3 +322,41 @@ def test_wrong_number_of_gradients_is_reported():
 
     with pytest.raises(ValueError, match="returned 1 gradients for 2 inputs"):
         Broken()(Variable(np.array(1.0)), Variable(np.array(2.0))).backward()
+
+
+@pytest.mark.parametrize("retain_grad", [False, True])
+def test_both_walks_give_0d_array_gradients(retain_grad):
+    x = Variable(np.array(0.5))
+    y = F.sin(x) * 2.0 + F.exp(x)
+    y.backward(retain_grad=retain_grad)
+    assert type(x.grad.data) is np.ndarray and x.grad.data.shape == ()
+    assert x.grad.data == pytest.approx(2 * np.cos(0.5) + np.exp(0.5))
+
+
+@pytest.mark.parametrize("retain_grad", [False, True])
+def test_a_backward_may_return_plain_arrays(retain_grad):
+    class Double(Function):
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, gy):
+            return gy.data * 2
+
+    x = Variable(np.ones(3, dtype=np.float32))
+    y = F.sin(Double()(x))
+    y.backward(retain_grad=retain_grad)
+    assert x.grad.dtype == np.float32
+    assert np.allclose(x.grad.data, 2 * np.cos(2.0))
+
+
+def test_a_gradient_retained_earlier_adds_up_in_both_walks():
+    # DeZero's rule: an intermediate variable's stale gradient joins the next pass.
+    for retain in (False, True):
+        x = Variable(np.array(2.0))
+        a = x * 3.0
+        y = a * a
+        y.backward(retain_grad=True)   # a.grad = 2a = 12 is kept
+        x.cleargrad()
+        z = a * 1.0
+        z.backward(retain_grad=retain)  # a.grad becomes 12 + 1, then reaches x: 13 * 3
+        assert x.grad.data == 39.0

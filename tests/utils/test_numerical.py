@@ -65,3 +65,24 @@ def test_gradient_check_reports_a_wrong_dtype():
 def test_gradient_check_needs_a_float_input():
     with pytest.raises(ValueError, match="no floating-point input"):
         gradient_check(lambda i: i, np.arange(3))
+
+
+class WrongVjp(Function):
+    """backward is right; the array fast path (vjp) is wrong."""
+
+    def forward(self, x):
+        return np.sin(x)
+
+    def backward(self, gy):
+        return gy * F.cos(self.inputs[0])
+
+    def vjp(self, gy):
+        return gy * np.cos(self.inputs[0].data) * 1.01
+
+
+def test_gradient_check_checks_the_vjp_and_the_backward():
+    x = np.random.randn(5)
+    with pytest.raises(GradientCheckError, match=r"input 0 \(order 1\)"):
+        gradient_check(WrongVjp(), x)
+    with pytest.raises(GradientCheckError, match="backward rather than vjp"):
+        gradient_check(WrongSin(), x)

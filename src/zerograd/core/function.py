@@ -108,6 +108,10 @@ class Function:
 
     __slots__ = ("inputs", "_out", "generation", "output_meta")
     keeps_outputs = True
+    #: Optional fast path: ``vjp(*gys)`` takes raw arrays (or NumPy scalars) and returns raw
+    #: arrays, one per input (None for an input that needs no gradient): the same math as
+    #: ``backward``. The backward walk uses it when no graph of the backward pass is needed.
+    vjp = None
 
     def __call__(self, *inputs: Any):
         xs = _inputs_as_variables(self, inputs)

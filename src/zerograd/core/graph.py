@@ -7,13 +7,22 @@ Rules kept here (the heart of the framework):
   ``cleargrad()``.
 * Accumulation makes new arrays, and a gradient stored on a variable never
   aliases another stored gradient, so changing one in place cannot touch another.
-* Without ``create_graph`` the walk runs with the graph switched off (one
-  switch for the whole walk, not one per step), so gradients have no creator.
+* Without ``create_graph`` no graph is recorded, so gradients have no creator.
+
+There are two walks. With ``create_graph`` or ``retain_grad`` every gradient
+is a Variable and each function's ``backward`` (written in framework ops) runs.
+Otherwise (the common training case) the walk carries raw arrays: a function
+that defines ``vjp`` (its backward on arrays) is called directly, intermediate
+gradients never become Variables, and only the gradients that outlive the
+walk (those of leaves) are wrapped. Functions without ``vjp`` still work: their
+``backward`` runs with the graph switched off.
 """
 from __future__ import annotations
 
 import heapq
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from zerograd.backend import array_types
 from zerograd.config import Config
@@ -24,9 +33,31 @@ if TYPE_CHECKING:
 
 def _gradient_error(f, i, x, gx) -> ValueError:
     return ValueError(
-        f"{type(f).__name__}.backward returned a gradient of shape {tuple(gx.shape)} for input {i}"
+        f"{type(f).__name__}.backward returned a gradient of shape {tuple(np.shape(gx))} for input {i}"
         f" of shape {tuple(x.shape)}"
     )
+
+
+def _count_error(f, n_grads: int, n_inputs: int) -> ValueError:
+    return ValueError(f"{type(f).__name__}.backward returned {n_grads} gradients for {n_inputs} inputs")
+
+
+class _Schedule:
+    """Functions waiting for their backward step, the deepest generation first, each queued once."""
+
+    __slots__ = ("heap", "queued", "counter")
+
+    def __init__(self, first, out) -> None:
+        # entries: (-generation, tie-breaker, function, the output it was reached through)
+        self.heap = [(-first.generation, 0, first, out)]
+        self.queued = {first}
+        self.counter = 1
+
+    def push(self, f, out) -> None:
+        if f not in self.queued:
+            self.queued.add(f)
+            heapq.heappush(self.heap, (-f.generation, self.counter, f, out))
+            self.counter += 1
 
 
 def backward(y: "Variable", retain_grad: bool = False, create_graph: bool = False) -> None:
@@ -37,101 +68,197 @@ def backward(y: "Variable", retain_grad: bool = False, create_graph: bool = Fals
     variables as soon as they have been used. ``create_graph=True`` records
     the backward computations so the gradients can be differentiated again.
     """
-    from zerograd.core.function import Variable  # local: avoids an import cycle at load time
-    from zerograd.core.ops import copy
+    from zerograd.core.variable import Variable
 
     if y.data is None:
         raise ValueError("backward: the variable holds no data")
     if y.grad is None:
-        xp = y.xp
-        y.grad = Variable(xp.ones_like(y.data), requires_grad=False)
-
-    creator = y.creator
-    if creator is None:
+        y.grad = Variable(y.xp.ones_like(y.data), requires_grad=False)
+    if y.creator is None:
         return
-
-    # Heap entries: (-generation, tie-breaker, function, the output we reached it through).
-    heap = [(-creator.generation, 0, creator, y)]
-    queued = {creator}
-    counter = 1
-    # gradient objects stored where they outlive the walk (on leaves, or everywhere when retained)
-    kept_grads = {y.grad} if retain_grad else set()
-    heappop = heapq.heappop
-    heappush = heapq.heappush
 
     old = Config.enable_backprop
     Config.enable_backprop = create_graph
     try:
-        while heap:
-            _, _, f, out = heappop(heap)
-            multi = type(f._out) is tuple
-            if multi:
-                gxs = f.backward(*_output_grads(f))
-            else:
-                gxs = f.backward(out.grad)
-            if type(gxs) is not tuple:
-                gxs = tuple(gxs) if isinstance(gxs, list) else (gxs,)
-
-            inputs = f.inputs
-            if len(gxs) != len(inputs):
-                raise ValueError(
-                    f"{type(f).__name__}.backward returned {len(gxs)} gradients for {len(inputs)} inputs"
-                )
-            for x, gx in zip(inputs, gxs):
-                if gx is None or not x.requires_grad:
-                    continue
-                if type(gx) is not Variable and not isinstance(gx, Variable):
-                    gx = _as_gradient(gx, x)
-                if gx.data.shape != x.data.shape:
-                    raise _gradient_error(f, inputs.index(x), x, gx)
-                xc = x.creator
-                keep = retain_grad or xc is None
-                if x.grad is None:
-                    # A gradient that a kept variable already holds (`return gy, gy`), or a view
-                    # into another array, is copied before it is kept: no two kept grads alias.
-                    if gx in kept_grads or (keep and not gx.data.flags.owndata):
-                        gx = copy(gx)
-                    x.grad = gx
-                else:
-                    x.grad = x.grad + gx
-                if keep:
-                    kept_grads.add(x.grad)
-                if xc is not None and xc not in queued:
-                    queued.add(xc)
-                    heappush(heap, (-xc.generation, counter, xc, x))
-                    counter += 1
-
-            if not retain_grad:
-                if multi:
-                    for ref in f._out:
-                        o = ref()
-                        if o is not None:
-                            o.grad = None
-                else:
-                    out.grad = None
+        if create_graph or retain_grad:
+            _walk_variables(y, retain_grad)
+        else:
+            _walk_arrays(y)
     finally:
         Config.enable_backprop = old
 
 
-def _output_grads(f) -> list:
+def _walk_variables(y: "Variable", retain_grad: bool) -> None:
+    """The walk on Variables, through each function's ``backward``."""
+    from zerograd.core.ops import copy
+    from zerograd.core.variable import Variable
+
+    schedule = _Schedule(y.creator, y)
+    heap = schedule.heap
+    heappop = heapq.heappop
+    # gradient objects stored where they outlive the walk (on leaves, or everywhere when retained)
+    kept_grads = {y.grad} if retain_grad else set()
+    while heap:
+        _, _, f, out = heappop(heap)
+        multi = type(f._out) is tuple
+        gxs = f.backward(*_output_grads(f, False)) if multi else f.backward(out.grad)
+        if type(gxs) is not tuple:
+            gxs = tuple(gxs) if isinstance(gxs, list) else (gxs,)
+        inputs = f.inputs
+        if len(gxs) != len(inputs):
+            raise _count_error(f, len(gxs), len(inputs))
+        for i, (x, gx) in enumerate(zip(inputs, gxs)):
+            if gx is None or not x.requires_grad:
+                continue
+            if not isinstance(gx, Variable):
+                gx = Variable(_as_array(gx, x), requires_grad=False)
+            if gx.data.shape != x.data.shape:
+                raise _gradient_error(f, i, x, gx.data)
+            xc = x.creator
+            keep = retain_grad or xc is None
+            if x.grad is None:
+                # A gradient that a kept variable already holds (`return gy, gy`), or a view
+                # into another array, is copied before it is kept: no two kept grads alias.
+                if gx in kept_grads or (keep and not gx.data.flags.owndata):
+                    gx = copy(gx)
+                x.grad = gx
+            else:
+                x.grad = x.grad + gx
+            if keep:
+                kept_grads.add(x.grad)
+            if xc is not None:
+                schedule.push(xc, x)
+        if not retain_grad:
+            _clear_output_grads(f, out, multi)
+
+
+def _walk_arrays(y: "Variable") -> None:
+    """The fast walk on raw arrays (no create_graph, no retain_grad)."""
+    from zerograd.core.variable import Variable
+
+    schedule = _Schedule(y.creator, y)
+    heap = schedule.heap
+    queued = schedule.queued
+    heappop = heapq.heappop
+    heappush = heapq.heappush
+    counter = 1
+    grads = {y: y.grad.data}  # gradients of intermediate variables, as arrays
+    y.grad = None
+    kept = set()  # ids of arrays held by leaf gradients
+    while heap:
+        _, _, f, out = heappop(heap)
+        multi = type(f._out) is tuple
+        vjp = f.vjp
+        if multi:
+            gys = _output_grads(f, True, grads)
+            gxs = vjp(*gys) if vjp is not None else _backward_on_arrays(f, gys)
+        else:
+            gy = grads.pop(out)
+            gxs = vjp(gy) if vjp is not None else _backward_on_arrays(f, (gy,))
+        inputs = f.inputs
+        if type(gxs) is not tuple:
+            gxs = (gxs,) if len(inputs) == 1 and type(gxs) is not list else _as_tuple(f, gxs, len(inputs))
+        elif len(gxs) != len(inputs):
+            raise _count_error(f, len(gxs), len(inputs))
+        for x, gx in zip(inputs, gxs):
+            if gx is None or not x.requires_grad:
+                continue
+            # Intermediate gradients may stay NumPy scalars (0-d arithmetic returns them, and they
+            # are faster); a gradient becomes a real array only when a leaf keeps it.
+            try:
+                shape = gx.shape
+            except AttributeError:
+                gx = _as_array(gx, x)
+                shape = gx.shape
+            if shape != x.data.shape:
+                raise _gradient_error(f, inputs.index(x), x, gx)
+            xc = x.creator
+            if xc is None:  # a leaf: its gradient outlives the walk, as a Variable
+                g = x.grad
+                if g is None:
+                    if type(gx) is not np.ndarray:
+                        gx = _as_array(gx, x)
+                    if id(gx) in kept or not gx.flags.owndata:
+                        gx = gx.copy()
+                    x.grad = Variable(gx, requires_grad=False)
+                else:
+                    x.grad = Variable(_as_array(g.data + gx, x), requires_grad=False)
+                kept.add(id(x.grad.data))
+                continue
+            prev = grads.get(x)
+            if prev is None:
+                stale = x.grad  # left by an earlier backward(retain_grad=True): it adds up
+                if stale is not None:
+                    x.grad = None
+                    gx = stale.data + gx
+                grads[x] = gx
+            else:
+                grads[x] = prev + gx
+            if xc not in queued:
+                queued.add(xc)
+                heappush(heap, (-xc.generation, counter, xc, x))
+                counter += 1
+        if multi:
+            for ref in f._out:
+                o = ref()
+                if o is not None:
+                    grads.pop(o, None)
+
+
+def _as_tuple(f, gxs, n_inputs: int) -> tuple:
+    """The gradients a function returned, as a tuple of one entry per input."""
+    if not isinstance(gxs, list):
+        if n_inputs == 1:
+            return (gxs,)
+        raise _count_error(f, 1, n_inputs)
+    if len(gxs) != n_inputs:
+        raise _count_error(f, len(gxs), n_inputs)
+    return tuple(gxs)
+
+
+def _backward_on_arrays(f, gys):
+    """Run a function's Variable-level ``backward`` for the array walk, returning arrays."""
+    from zerograd.core.variable import Variable
+
+    x0 = f.inputs[0]
+    gxs = f.backward(*[Variable(_as_array(g, x0), requires_grad=False) for g in gys])
+    if isinstance(gxs, (tuple, list)):
+        return tuple(None if g is None else (g.data if isinstance(g, Variable) else g) for g in gxs)
+    return gxs.data if isinstance(gxs, Variable) else gxs
+
+
+def _output_grads(f, arrays: bool, grads=None) -> list:
     """Gradients of a multi-output function's outputs; zeros for an output that got none (or died)."""
     from zerograd.core.variable import Variable
 
     gys = []
     for k, ref in enumerate(f._out):
         out = ref()
-        g = None if out is None else out.grad
+        if arrays:
+            g = None if out is None else grads.get(out)
+        else:
+            g = None if out is None else out.grad
         if g is None:
             shape, dtype = f.output_meta[k]
-            g = Variable(f.inputs[0].xp.zeros(shape, dtype=dtype), requires_grad=False)
+            g = f.inputs[0].xp.zeros(shape, dtype=dtype)
+            if not arrays:
+                g = Variable(g, requires_grad=False)
         gys.append(g)
     return gys
 
 
-def _as_gradient(gx, x):
-    """Accept a raw array (or number) returned by a user's backward as a constant gradient."""
-    from zerograd.core.variable import Variable
+def _clear_output_grads(f, out, multi: bool) -> None:
+    if multi:
+        for ref in f._out:
+            o = ref()
+            if o is not None:
+                o.grad = None
+    else:
+        out.grad = None
 
-    if not isinstance(gx, array_types):
-        gx = x.xp.asarray(gx, dtype=x.data.dtype)
-    return Variable(gx, requires_grad=False)
+
+def _as_array(gx, x):
+    """A gradient as an array: NumPy scalars (from 0-d arithmetic) and numbers become arrays of x's module."""
+    if isinstance(gx, array_types):
+        return gx
+    return x.xp.asarray(gx, dtype=getattr(gx, "dtype", x.data.dtype))

@@ -49,6 +49,9 @@ class BroadcastTo(UnaryFunction):
     def backward(self, gy):
         return sum_to(gy, self.x_shape)
 
+    def vjp(self, gy):
+        return sum_to_array(gy, self.x_shape)
+
 
 class SumTo(UnaryFunction):
     """y = x summed over the broadcast axes so that y.shape == shape; dx = broadcast_to(dy, x.shape)."""
@@ -64,6 +67,9 @@ class SumTo(UnaryFunction):
 
     def backward(self, gy):
         return broadcast_to(gy, self.x_shape)
+
+    def vjp(self, gy):
+        return get_array_module(gy).broadcast_to(gy, self.x_shape)
 
 
 def sum_to_array(x, shape: tuple[int, ...]):
@@ -100,6 +106,10 @@ def sum_to(x: Any, shape: tuple[int, ...]) -> Variable:
     return SumTo(shape)(x)
 
 
+def _reduce_array(gx, x: Variable):
+    return gx if gx.shape == x.data.shape else sum_to_array(gx, x.data.shape)
+
+
 def _reduce(gx: Variable, x: Variable) -> Variable:
     return gx if gx.data.shape == x.data.shape else sum_to(gx, x.data.shape)
 
@@ -117,6 +127,10 @@ class Add(BinaryFunction):
         x0, x1 = self.inputs
         return _reduce(gy, x0), _reduce(gy, x1)
 
+    def vjp(self, gy):
+        x0, x1 = self.inputs
+        return _reduce_array(gy, x0), _reduce_array(gy, x1)
+
 
 class Sub(BinaryFunction):
     """y = x0 - x1; dx0 = dy, dx1 = -dy."""
@@ -129,6 +143,10 @@ class Sub(BinaryFunction):
     def backward(self, gy):
         x0, x1 = self.inputs
         return _reduce(gy, x0), (_reduce(-gy, x1) if x1.requires_grad else None)
+
+    def vjp(self, gy):
+        x0, x1 = self.inputs
+        return _reduce_array(gy, x0), (_reduce_array(-gy, x1) if x1.requires_grad else None)
 
 
 class Mul(BinaryFunction):
@@ -145,6 +163,12 @@ class Mul(BinaryFunction):
         gx1 = _reduce(gy * x0, x1) if x1.requires_grad else None
         return gx0, gx1
 
+    def vjp(self, gy):
+        x0, x1 = self.inputs
+        gx0 = _reduce_array(gy * x1.data, x0) if x0.requires_grad else None
+        gx1 = _reduce_array(gy * x0.data, x1) if x1.requires_grad else None
+        return gx0, gx1
+
 
 class Div(BinaryFunction):
     """y = x0 / x1; dx0 = dy / x1, dx1 = -dy * x0 / x1**2."""
@@ -158,6 +182,13 @@ class Div(BinaryFunction):
         x0, x1 = self.inputs
         gx0 = _reduce(gy / x1, x0) if x0.requires_grad else None
         gx1 = _reduce(-gy * x0 / (x1 * x1), x1) if x1.requires_grad else None
+        return gx0, gx1
+
+    def vjp(self, gy):
+        x0, x1 = self.inputs
+        d1 = x1.data
+        gx0 = _reduce_array(gy / d1, x0) if x0.requires_grad else None
+        gx1 = _reduce_array(-gy * x0.data / (d1 * d1), x1) if x1.requires_grad else None
         return gx0, gx1
 
 
@@ -176,6 +207,9 @@ class AddConstant(UnaryFunction):
     def backward(self, gy):
         return gy
 
+    def vjp(self, gy):
+        return gy
+
 
 class MulConstant(UnaryFunction):
     """y = c * x for a Python number c; dx = c * dy."""
@@ -190,6 +224,9 @@ class MulConstant(UnaryFunction):
 
     def backward(self, gy):
         return _with_constant(MulConstant, self.c)(gy)
+
+    def vjp(self, gy):
+        return gy * self.c
 
 
 class SubFromConstant(UnaryFunction):
@@ -206,6 +243,9 @@ class SubFromConstant(UnaryFunction):
     def backward(self, gy):
         return Neg()(gy)
 
+    def vjp(self, gy):
+        return -gy
+
 
 class DivByConstant(UnaryFunction):
     """y = x / c for a Python number c; dx = dy / c."""
@@ -220,6 +260,9 @@ class DivByConstant(UnaryFunction):
 
     def backward(self, gy):
         return _with_constant(DivByConstant, self.c)(gy)
+
+    def vjp(self, gy):
+        return gy / self.c
 
 
 class DivideConstant(UnaryFunction):
@@ -237,6 +280,10 @@ class DivideConstant(UnaryFunction):
         x = self.inputs[0]
         return MulConstant(-self.c)(gy) / (x * x)
 
+    def vjp(self, gy):
+        x = self.inputs[0].data
+        return gy * -self.c / (x * x)
+
 
 class Neg(UnaryFunction):
     """y = -x; dx = -dy."""
@@ -248,6 +295,9 @@ class Neg(UnaryFunction):
 
     def backward(self, gy):
         return Neg()(gy)
+
+    def vjp(self, gy):
+        return -gy
 
 
 class Pow(UnaryFunction):
@@ -268,6 +318,11 @@ class Pow(UnaryFunction):
             return MulConstant(2)(x) * gy
         return MulConstant(c)(Pow(c - 1)(x)) * gy
 
+    def vjp(self, gy):
+        x = self.inputs[0].data
+        c = self.c
+        return gy * (x * 2) if c == 2 else gy * (c * x ** (c - 1))
+
 
 class Copy(UnaryFunction):
     """y = a copy of x with its own memory; dx = dy."""
@@ -278,6 +333,9 @@ class Copy(UnaryFunction):
         return x.copy()
 
     def backward(self, gy):
+        return gy
+
+    def vjp(self, gy):
         return gy
 
 
@@ -294,6 +352,11 @@ def _with_constant(cls, c):
 
 def add(x0: Any, x1: Any) -> Variable:
     """Elementwise ``x0 + x1`` with broadcasting."""
+    t = type(x1)
+    if t is float or t is int:  # the hot case, inlined: x + 1.0
+        f = _new_object(AddConstant)
+        f.c = x1
+        return f(x0)
     if isinstance(x0, Variable) and isinstance(x1, Variable):
         return Add()(x0, x1)
     c = _constant(x1)
@@ -325,6 +388,11 @@ def rsub(x0: Any, x1: Any) -> Variable:
 
 def mul(x0: Any, x1: Any) -> Variable:
     """Elementwise ``x0 * x1`` with broadcasting."""
+    t = type(x1)
+    if t is float or t is int:  # the hot case, inlined: x * 2.0
+        f = _new_object(MulConstant)
+        f.c = x1
+        return f(x0)
     if isinstance(x0, Variable) and isinstance(x1, Variable):
         return Mul()(x0, x1)
     c = _constant(x1)

@@ -25,6 +25,9 @@ class Exp(UnaryFunction):
     def backward(self, gy):
         return self.outputs[0]() * gy
 
+    def vjp(self, gy):
+        return gy * self._out().data
+
 
 class Log(UnaryFunction):
     """y = log(x); dx = dy / x."""
@@ -36,6 +39,9 @@ class Log(UnaryFunction):
 
     def backward(self, gy):
         return gy / self.inputs[0]
+
+    def vjp(self, gy):
+        return gy / self.inputs[0].data
 
 
 class Sin(UnaryFunction):
@@ -49,6 +55,9 @@ class Sin(UnaryFunction):
     def backward(self, gy):
         return gy * cos(self.inputs[0])
 
+    def vjp(self, gy):
+        return gy * np.cos(self.inputs[0].data)
+
 
 class Cos(UnaryFunction):
     """y = cos(x); dx = -sin(x) * dy."""
@@ -60,6 +69,9 @@ class Cos(UnaryFunction):
 
     def backward(self, gy):
         return gy * -sin(self.inputs[0])
+
+    def vjp(self, gy):
+        return gy * -np.sin(self.inputs[0].data)
 
 
 class Tanh(UnaryFunction):
@@ -75,6 +87,10 @@ class Tanh(UnaryFunction):
         y = self.outputs[0]()
         return gy * (1 - y * y)
 
+    def vjp(self, gy):
+        y = self._out().data
+        return gy * (1 - y * y)
+
 
 class Square(UnaryFunction):
     """y = x^2; dx = 2x * dy."""
@@ -86,6 +102,9 @@ class Square(UnaryFunction):
 
     def backward(self, gy):
         return gy * (self.inputs[0] * 2)
+
+    def vjp(self, gy):
+        return gy * (self.inputs[0].data * 2)
 
 
 class Sqrt(UnaryFunction):
@@ -99,6 +118,9 @@ class Sqrt(UnaryFunction):
 
     def backward(self, gy):
         return gy / (self.outputs[0]() * 2)
+
+    def vjp(self, gy):
+        return gy / (self._out().data * 2)
 
 
 def exp(x: Any) -> Variable:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Union
 
+from zerograd.backend import get_array_module
 from zerograd.core import UnaryFunction, Variable
 from zerograd.core.ops import broadcast_to
 from zerograd.functions.shape import reshape
@@ -47,6 +48,12 @@ class Sum(UnaryFunction):
         if not self.keepdims:
             gy = reshape(gy, _keepdims_shape(self.x_shape, self.axis))
         return broadcast_to(gy, self.x_shape)
+
+    def vjp(self, gy):
+        xp = get_array_module(gy)
+        if not self.keepdims:
+            gy = xp.reshape(gy, _keepdims_shape(self.x_shape, self.axis))
+        return xp.broadcast_to(gy, self.x_shape)
 
 
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:  # noqa: A001  (mirrors np.sum)

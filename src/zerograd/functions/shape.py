@@ -24,6 +24,9 @@ class Reshape(UnaryFunction):
     def backward(self, gy):
         return reshape(gy, self.x_shape)
 
+    def vjp(self, gy):
+        return gy.reshape(self.x_shape)
+
 
 def reshape(x: Any, shape: tuple[int, ...]) -> Variable:
     """``x`` with a new shape (one dimension may be -1)."""

@@ -87,7 +87,9 @@ def gradient_check(
     with fixed random weights, ``L = sum(w * f(*inputs))``, so every element of
     a non-scalar output is checked.
 
-    ``order=1`` compares ``dL/dx`` from backward with central differences of L.
+    ``order=1`` compares ``dL/dx`` with central differences of L, computed twice: by the
+    default backward walk (which uses a function's array ``vjp`` when it has one) and by
+    the Variable walk (each function's ``backward``), so both are checked.
     ``order=2`` compares the gradient of ``S = sum(v * dL/dx)`` (computed by
     backward with ``create_graph=True``) with central differences of S.
 
@@ -124,11 +126,11 @@ def gradient_check(
     def scalar_loss(*xs):
         return sum(output(*xs) * weights)
 
-    def first_grads(create_graph: bool) -> list:
+    def first_grads(create_graph: bool, retain_grad: bool = False) -> list:
         for i in wrt:
             args[i].cleargrad()
         loss = scalar_loss(*args)
-        loss.backward(create_graph=create_graph)
+        loss.backward(create_graph=create_graph, retain_grad=retain_grad)
         grads = []
         for i in wrt:
             g = args[i].grad
@@ -142,6 +144,9 @@ def gradient_check(
             return scalar_loss(*xs)
 
         analytic = [g.data for g in first_grads(create_graph=False)]
+        # The same gradients through the other walk (Variables and each function's ``backward``,
+        # where the default walk used its array ``vjp``): both must agree with the numbers.
+        analytic_variable_walk = [g.data for g in first_grads(create_graph=False, retain_grad=True)]
     else:
         probes = [rng.standard_normal(args[i].data.shape) for i in wrt]
 
@@ -189,6 +194,13 @@ def gradient_check(
         numeric = numerical_grad(lambda v: partial(Variable(v)), x.data.copy(), eps=eps)
         if not np.allclose(a, numeric, atol=atol, rtol=rtol):
             problems.append(_describe_mismatch(f"input {i} (order {order})", a, numeric, atol, rtol))
+        if order == 1:
+            b = np.asarray(analytic_variable_walk[k])
+            if b.dtype != x.data.dtype or b.shape != x.data.shape:
+                problems.append(f"input {i}: backward (not vjp) gives dtype {b.dtype} shape {b.shape}")
+            elif not np.allclose(b, numeric, atol=atol, rtol=rtol):
+                problems.append(_describe_mismatch(f"input {i} (order 1, backward rather than vjp)",
+                                                   b, numeric, atol, rtol))
     if problems:
         if raise_exception:
             raise GradientCheckError("gradient_check failed:\n  " + "\n  ".join(problems))
