@@ -49,13 +49,28 @@ def report(title: str, times: dict[str, list[float]], unit: str, scale: float, b
     medians = {name: statistics.median(ts) * scale for name, ts in times.items()}
     print(f"\n{title}" + (f"   [target: {target}]" if target else ""))
     base = medians[baseline]
+    other = "pytorch" if "pytorch" in medians and baseline != "pytorch" else None
     for name, m in medians.items():
-        print(f"  {name:<22s} {m:12.3f} {unit:<6s} {m / base:7.2f}x vs {baseline}")
+        line = f"  {name:<22s} {m:12.3f} {unit:<6s} {m / base:7.2f}x vs {baseline}"
+        if other:
+            line += f"   {m / medians[other]:6.2f}x vs {other}"
+        print(line)
     return medians
 
 
 def peak_rss_mib() -> float:
-    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    """Peak resident memory of this process so far, in MiB.
+
+    Reads VmHWM from /proc (Linux): unlike getrusage's ru_maxrss, it is not inherited
+    from the parent process across fork and exec.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

@@ -42,24 +42,6 @@ def _count_error(f, n_grads: int, n_inputs: int) -> ValueError:
     return ValueError(f"{type(f).__name__}.backward returned {n_grads} gradients for {n_inputs} inputs")
 
 
-class _Schedule:
-    """Functions waiting for their backward step, the deepest generation first, each queued once."""
-
-    __slots__ = ("heap", "queued", "counter")
-
-    def __init__(self, first, out) -> None:
-        # entries: (-generation, tie-breaker, function, the output it was reached through)
-        self.heap = [(-first.generation, 0, first, out)]
-        self.queued = {first}
-        self.counter = 1
-
-    def push(self, f, out) -> None:
-        if f not in self.queued:
-            self.queued.add(f)
-            heapq.heappush(self.heap, (-f.generation, self.counter, f, out))
-            self.counter += 1
-
-
 def backward(y: "Variable", retain_grad: bool = False, create_graph: bool = False) -> None:
     """Accumulate d(y)/d(v) into ``v.grad`` for every variable ``v`` that ``y`` depends on.
 
@@ -93,27 +75,31 @@ def _walk_variables(y: "Variable", retain_grad: bool) -> None:
     from zerograd.core.ops import copy
     from zerograd.core.variable import Variable
 
-    schedule = _Schedule(y.creator, y)
-    heap = schedule.heap
+    # Functions waiting for their step, deepest generation first, each queued once. Entries are
+    # (-generation, tie-breaker, function, the output it was reached through); pushes are inline.
+    heap = [(-y.creator.generation, 0, y.creator, y)]
+    queued = {y.creator}
     heappop = heapq.heappop
+    heappush = heapq.heappush
+    counter = 1
     # gradient objects stored where they outlive the walk (on leaves, or everywhere when retained)
     kept_grads = {y.grad} if retain_grad else set()
     while heap:
         _, _, f, out = heappop(heap)
         multi = type(f._out) is tuple
         gxs = f.backward(*_output_grads(f, False)) if multi else f.backward(out.grad)
-        if type(gxs) is not tuple:
-            gxs = tuple(gxs) if isinstance(gxs, list) else (gxs,)
         inputs = f.inputs
-        if len(gxs) != len(inputs):
+        if type(gxs) is not tuple:
+            gxs = (gxs,) if len(inputs) == 1 and type(gxs) is not list else _as_tuple(f, gxs, len(inputs))
+        elif len(gxs) != len(inputs):
             raise _count_error(f, len(gxs), len(inputs))
-        for i, (x, gx) in enumerate(zip(inputs, gxs)):
+        for x, gx in zip(inputs, gxs):
             if gx is None or not x.requires_grad:
                 continue
             if not isinstance(gx, Variable):
                 gx = Variable(_as_array(gx, x), requires_grad=False)
             if gx.data.shape != x.data.shape:
-                raise _gradient_error(f, i, x, gx.data)
+                raise _gradient_error(f, inputs.index(x), x, gx.data)
             xc = x.creator
             keep = retain_grad or xc is None
             if x.grad is None:
@@ -126,8 +112,10 @@ def _walk_variables(y: "Variable", retain_grad: bool) -> None:
                 x.grad = x.grad + gx
             if keep:
                 kept_grads.add(x.grad)
-            if xc is not None:
-                schedule.push(xc, x)
+            if xc is not None and xc not in queued:
+                queued.add(xc)
+                heappush(heap, (-xc.generation, counter, xc, x))
+                counter += 1
         if not retain_grad:
             _clear_output_grads(f, out, multi)
 
@@ -136,9 +124,10 @@ def _walk_arrays(y: "Variable") -> None:
     """The fast walk on raw arrays (no create_graph, no retain_grad)."""
     from zerograd.core.variable import Variable
 
-    schedule = _Schedule(y.creator, y)
-    heap = schedule.heap
-    queued = schedule.queued
+    # Functions waiting for their step, deepest generation first, each queued once. Entries are
+    # (-generation, tie-breaker, function, the output it was reached through); pushes are inline.
+    heap = [(-y.creator.generation, 0, y.creator, y)]
+    queued = {y.creator}
     heappop = heapq.heappop
     heappush = heapq.heappush
     counter = 1
