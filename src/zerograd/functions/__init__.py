@@ -1,5 +1,14 @@
-"""Differentiable functions: ``import zerograd.functions as F``."""
+"""Differentiable functions: ``import zerograd.functions as F``.
+
+Every function takes Variables, ndarrays or Python numbers and returns a
+Variable (``split`` returns a list). Each one's backward is written with these
+same functions, so gradients can be differentiated again.
+"""
 from zerograd.core.ops import add, broadcast_to, copy, div, mul, neg, pow, rdiv, rsub, sub, sum_to
+from zerograd.functions.combine import abs, argmax, clip, concat, maximum, minimum, split, stack, where
 from zerograd.functions.elementwise import cos, exp, log, sin, sqrt, square, tanh
-from zerograd.functions.reduction import sum
-from zerograd.functions.shape import reshape
+from zerograd.functions.indexing import get_item
+from zerograd.functions.linalg import dot, linear, matmul
+from zerograd.functions.reduction import average, logsumexp, max, mean, min, std, sum, var
+from zerograd.functions.shape import expand_dims, flatten, reshape, squeeze, swapaxes, transpose
+from zerograd.functions import _methods  # noqa: F401  (installs Variable.reshape, .T, .sum, @, [] ...)

@@ -1,11 +1,18 @@
-"""Reductions: sum, mean, max, min, logsumexp, var, std."""
+"""Reductions: sum, mean (average), max, min, logsumexp, var, std.
+
+``axis`` is an int, a tuple of ints (negative allowed) or None for all axes;
+``keepdims`` keeps the reduced axes with length 1, as in NumPy.
+"""
 from __future__ import annotations
 
 from typing import Any, Optional, Union
 
+import numpy as np
+
 from zerograd.backend import get_array_module
 from zerograd.core import UnaryFunction, Variable
 from zerograd.core.ops import broadcast_to
+from zerograd.functions.elementwise import exp, sqrt
 from zerograd.functions.shape import reshape
 
 Axis = Optional[Union[int, tuple[int, ...]]]
@@ -14,12 +21,12 @@ Axis = Optional[Union[int, tuple[int, ...]]]
 def _normalize_axis(axis: Axis, ndim: int, op: str) -> Optional[tuple[int, ...]]:
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
         if not -ndim <= a < ndim:
             raise ValueError(f"{op}: axis {a} is out of range for an array of {ndim} dimensions")
-        out.append(a % ndim)
+        out.append(int(a) % ndim)
     return tuple(out)
 
 
@@ -28,6 +35,12 @@ def _keepdims_shape(x_shape: tuple[int, ...], axes: Optional[tuple[int, ...]]) -
     if axes is None:
         return (1,) * len(x_shape)
     return tuple(1 if i in axes else s for i, s in enumerate(x_shape))
+
+
+def _count(x_shape: tuple[int, ...], axes: Optional[tuple[int, ...]]) -> int:
+    if axes is None:
+        return int(np.prod(x_shape, dtype=np.int64))
+    return int(np.prod([x_shape[a] for a in axes], dtype=np.int64))
 
 
 class Sum(UnaryFunction):
@@ -57,6 +70,134 @@ class Sum(UnaryFunction):
 
 
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:  # noqa: A001  (mirrors np.sum)
-    """Sum of elements over ``axis`` (an int, a tuple, or None for all)."""
+    """Sum of elements over ``axis``."""
     return Sum(axis, keepdims)(x)
+
+
+def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:
+    """Arithmetic mean over ``axis`` (sum divided by the number of elements reduced)."""
+    shape = x.shape if isinstance(x, Variable) else np.shape(x)
+    n = _count(shape, _normalize_axis(axis, len(shape), "mean"))
+    return sum(x, axis, keepdims) / n
+
+
+average = mean
+
+
+class _Extreme(UnaryFunction):
+    """Shared by Max and Min: dx = dy at the extreme elements, shared equally among ties."""
+
+    __slots__ = ("axis", "keepdims", "share")
+    keeps_outputs = True
+    reduce_name = ""
+
+    def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
+        self.axis = axis
+        self.keepdims = keepdims
+
+    def forward(self, x):
+        self.axis = _normalize_axis(self.axis, x.ndim, self.reduce_name)
+        if x.size == 0:
+            raise ValueError(f"{self.reduce_name}: zero-size input of shape {x.shape}")
+        return getattr(x, self.reduce_name)(axis=self.axis, keepdims=self.keepdims)
+
+    def _share(self):
+        """mask / count: each extreme element's share of the gradient (a constant array)."""
+        x = self.inputs[0].data
+        y = self._out().data
+        shape = _keepdims_shape(x.shape, self.axis)
+        mask = x == y.reshape(shape)
+        count = mask.sum(axis=self.axis, keepdims=True)
+        return mask / count.astype(x.dtype)
+
+    def backward(self, gy):
+        x_shape = self.inputs[0].shape
+        gy = reshape(gy, _keepdims_shape(x_shape, self.axis))
+        share = Variable(self._share().astype(self.inputs[0].dtype, copy=False), requires_grad=False)
+        return broadcast_to(gy, x_shape) * share
+
+    def vjp(self, gy):
+        x = self.inputs[0].data
+        gy = gy.reshape(_keepdims_shape(x.shape, self.axis))
+        return (gy * self._share()).astype(x.dtype, copy=False)
+
+
+class Max(_Extreme):
+    """y = max of x over ``axis``; the gradient goes to the maxima, split equally among ties."""
+
+    __slots__ = ()
+    reduce_name = "max"
+
+
+class Min(_Extreme):
+    """y = min of x over ``axis``; the gradient goes to the minima, split equally among ties."""
+
+    __slots__ = ()
+    reduce_name = "min"
+
+
+def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:  # noqa: A001
+    """Largest element over ``axis``; tied maxima share the gradient equally (it sums to dy)."""
+    return Max(axis, keepdims)(x)
+
+
+def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:  # noqa: A001
+    """Smallest element over ``axis``; tied minima share the gradient equally."""
+    return Min(axis, keepdims)(x)
+
+
+class LogSumExp(UnaryFunction):
+    """y = log(sum(exp(x), axis)), computed stably as m + log(sum(exp(x - m))) with m = max(x).
+
+    dx = dy * exp(x - y) (the softmax of x along ``axis``).
+    """
+
+    __slots__ = ("axis", "keepdims")
+    keeps_outputs = True
+
+    def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
+        self.axis = axis
+        self.keepdims = keepdims
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.axis = _normalize_axis(self.axis, x.ndim, "logsumexp")
+        m = x.max(axis=self.axis, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)
+        y = xp.log(xp.exp(x - m).sum(axis=self.axis, keepdims=True)) + m
+        return y if self.keepdims else y.reshape([s for i, s in enumerate(y.shape)
+                                                  if not (self.axis is None or i in self.axis)])
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        shape = _keepdims_shape(x.shape, self.axis)
+        y = reshape(self._out(), shape)
+        return broadcast_to(reshape(gy, shape), x.shape) * exp(x - broadcast_to(y, x.shape))
+
+    def vjp(self, gy):
+        xp = get_array_module(gy)
+        x = self.inputs[0].data
+        shape = _keepdims_shape(x.shape, self.axis)
+        return xp.reshape(gy, shape) * xp.exp(x - self._out().data.reshape(shape))
+
+
+def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:
+    """log(sum(exp(x))) over ``axis``, without overflow for large inputs."""
+    return LogSumExp(axis, keepdims)(x)
+
+
+def var(x: Any, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Variable:
+    """Variance over ``axis``: mean squared deviation, divided by (n - ddof)."""
+    shape = x.shape if isinstance(x, Variable) else np.shape(x)
+    n = _count(shape, _normalize_axis(axis, len(shape), "var"))
+    if n - ddof <= 0:
+        raise ValueError(f"var: {n} elements with ddof={ddof} leave no degrees of freedom")
+    d = x - mean(x, axis, keepdims=True)
+    return sum(d * d, axis, keepdims) / (n - ddof)
+
+
+def std(x: Any, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Variable:
+    """Standard deviation over ``axis``: sqrt(var)."""
+    return sqrt(var(x, axis, keepdims, ddof))
+
 

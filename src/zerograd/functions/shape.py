@@ -1,9 +1,21 @@
-"""Shape operations: reshape, transpose, expand_dims, squeeze, flatten. Views, no copies, where NumPy allows."""
+"""Shape operations: reshape, transpose, expand_dims, squeeze, flatten, swapaxes.
+
+Forward results are views of the input wherever NumPy can make one (no copies).
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
 
 from zerograd.core import UnaryFunction, Variable
+
+
+def _shape_arg(shape: tuple) -> tuple[int, ...]:
+    """Accept ``reshape(2, 3)`` and ``reshape((2, 3))`` alike."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
 
 
 class Reshape(UnaryFunction):
@@ -28,9 +40,81 @@ class Reshape(UnaryFunction):
         return gy.reshape(self.x_shape)
 
 
-def reshape(x: Any, shape: tuple[int, ...]) -> Variable:
-    """``x`` with a new shape (one dimension may be -1)."""
+def reshape(x: Any, shape: Sequence[int]) -> Variable:
+    """``x`` with a new shape (one dimension may be -1). A view when NumPy can make one."""
     shape = tuple(shape)
     if isinstance(x, Variable) and x.data.shape == shape:
         return x
     return Reshape(shape)(x)
+
+
+class Transpose(UnaryFunction):
+    """y = x with its axes permuted; dx = dy permuted back by the inverse permutation."""
+
+    __slots__ = ("axes",)
+
+    def __init__(self, axes: Optional[Sequence[int]] = None) -> None:
+        self.axes = None if axes is None else tuple(axes)
+
+    def forward(self, x):
+        if self.axes is None:
+            self.axes = tuple(range(x.ndim - 1, -1, -1))
+        else:
+            if len(self.axes) != x.ndim or sorted(a % x.ndim if x.ndim else a for a in self.axes) != list(range(x.ndim)):
+                raise ValueError(f"transpose: axes {self.axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
+            self.axes = tuple(a % x.ndim for a in self.axes)
+        return x.transpose(self.axes)
+
+    def _inverse(self) -> tuple[int, ...]:
+        return tuple(int(i) for i in np.argsort(self.axes))
+
+    def backward(self, gy):
+        return transpose(gy, self._inverse())
+
+    def vjp(self, gy):
+        return gy.transpose(self._inverse())
+
+
+def transpose(x: Any, axes: Optional[Sequence[int]] = None) -> Variable:
+    """Permute the axes of ``x`` (reverse them when ``axes`` is None); negative axes allowed."""
+    return Transpose(axes)(x)
+
+
+def swapaxes(x: Any, axis1: int, axis2: int) -> Variable:
+    """Exchange two axes of ``x``."""
+    ndim = x.ndim if isinstance(x, Variable) else np.ndim(x)
+    axes = list(range(ndim))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return transpose(x, axes)
+
+
+def expand_dims(x: Any, axis: int) -> Variable:
+    """Insert an axis of length 1 at position ``axis``."""
+    shape = x.shape if isinstance(x, Variable) else np.shape(x)
+    ndim = len(shape) + 1
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"expand_dims: axis {axis} is out of range for a result of {ndim} dimensions")
+    axis %= ndim
+    return reshape(x, shape[:axis] + (1,) + shape[axis:])
+
+
+def squeeze(x: Any, axis: Optional[Union[int, Sequence[int]]] = None) -> Variable:
+    """Remove axes of length 1 (all of them, or those named by ``axis``)."""
+    shape = x.shape if isinstance(x, Variable) else np.shape(x)
+    if axis is None:
+        new = tuple(s for s in shape if s != 1)
+    else:
+        axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+        for a in axes:
+            if shape[a] != 1:
+                raise ValueError(f"squeeze: axis {a} of shape {shape} has length {shape[a]}, not 1")
+        new = tuple(s for i, s in enumerate(shape) if i not in axes)
+    return reshape(x, new)
+
+
+def flatten(x: Any) -> Variable:
+    """Keep axis 0 and flatten the rest: shape (N, ...) -> (N, prod(...)) (the book's)."""
+    shape = x.shape if isinstance(x, Variable) else np.shape(x)
+    if len(shape) == 0:
+        raise ValueError("flatten: a 0-d input has no axis 0 to keep")
+    return reshape(x, (shape[0], -1))

@@ -1,0 +1,67 @@
+"""Variable methods and operators backed by functions of this package.
+
+The core knows nothing of these functions (a lower layer never imports a higher
+one), so they are attached to Variable here, when ``zerograd.functions`` loads.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from zerograd.core import Variable
+from zerograd.functions import combine, indexing, linalg, reduction, shape
+
+
+def _reshape(self: Variable, *shape: Any) -> Variable:
+    """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``."""
+    return shape_mod.reshape(self, shape_mod._shape_arg(shape))
+
+
+def _transpose(self: Variable, *axes: Any) -> Variable:
+    """``x.transpose()``, ``x.transpose(1, 0, 2)`` or ``x.transpose((1, 0, 2))``."""
+    if len(axes) == 0 or (len(axes) == 1 and axes[0] is None):
+        return shape_mod.transpose(self)
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = tuple(axes[0])
+    return shape_mod.transpose(self, axes)
+
+
+def _sum(self: Variable, axis: Any = None, keepdims: bool = False) -> Variable:
+    return reduction.sum(self, axis, keepdims)
+
+
+def _mean(self: Variable, axis: Any = None, keepdims: bool = False) -> Variable:
+    return reduction.mean(self, axis, keepdims)
+
+
+def _max(self: Variable, axis: Any = None, keepdims: bool = False) -> Variable:
+    return reduction.max(self, axis, keepdims)
+
+
+def _min(self: Variable, axis: Any = None, keepdims: bool = False) -> Variable:
+    return reduction.min(self, axis, keepdims)
+
+
+def _argmax(self: Variable, axis: Any = None):
+    return combine.argmax(self, axis)
+
+
+def _rmatmul(self: Variable, other: Any) -> Variable:
+    return linalg.matmul(other, self)
+
+
+shape_mod = shape
+
+Variable.reshape = _reshape
+Variable.transpose = _transpose
+Variable.T = property(lambda self: shape_mod.transpose(self), doc="The transpose (axes reversed).")
+Variable.sum = _sum
+Variable.mean = _mean
+Variable.max = _max
+Variable.min = _min
+Variable.argmax = _argmax
+Variable.dot = linalg.matmul
+Variable.__matmul__ = linalg.matmul
+Variable.__rmatmul__ = _rmatmul
+Variable.__getitem__ = indexing.get_item
+Variable.__abs__ = combine.abs
+Variable.clip = combine.clip

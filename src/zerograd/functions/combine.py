@@ -1,0 +1,260 @@
+"""Combining and selecting: concat, stack, split, where, clip, maximum, minimum, abs."""
+from __future__ import annotations
+
+from typing import Any, Sequence, Union
+
+import numpy as np
+
+from zerograd.backend import get_array_module
+from zerograd.core import BinaryFunction, Function, UnaryFunction, Variable
+from zerograd.core.ops import sum_to, sum_to_array
+from zerograd.functions.shape import expand_dims
+
+
+class Concat(Function):
+    """y = the inputs joined along ``axis``; each dx is its slice of dy."""
+
+    __slots__ = ("axis", "sizes")
+    keeps_outputs = False
+
+    def __init__(self, axis: int = 0) -> None:
+        self.axis = axis
+
+    def forward(self, *xs):
+        xp = get_array_module(xs[0])
+        ndim = xs[0].ndim
+        if ndim == 0:
+            raise ValueError("concat: 0-d inputs cannot be concatenated")
+        if not -ndim <= self.axis < ndim:
+            raise ValueError(f"concat: axis {self.axis} is out of range for inputs of {ndim} dimensions")
+        self.axis %= ndim
+        for x in xs[1:]:
+            if x.ndim != ndim or x.shape[:self.axis] + x.shape[self.axis + 1:] != \
+                    xs[0].shape[:self.axis] + xs[0].shape[self.axis + 1:]:
+                raise ValueError(
+                    f"concat: shapes {[tuple(v.shape) for v in xs]} differ outside axis {self.axis}")
+        self.sizes = [x.shape[self.axis] for x in xs]
+        return xp.concatenate(xs, axis=self.axis)
+
+    def _sections(self) -> list[int]:
+        return list(np.cumsum(self.sizes)[:-1])
+
+    def backward(self, gy):
+        parts = split(gy, self._sections(), self.axis)
+        return tuple(parts) if isinstance(parts, list) else (parts,)
+
+    def vjp(self, gy):
+        return tuple(get_array_module(gy).split(gy, self._sections(), axis=self.axis))
+
+
+def concat(xs: Sequence[Any], axis: int = 0) -> Variable:
+    """Join a sequence of arrays along an existing axis."""
+    if len(xs) == 0:
+        raise ValueError("concat: needs at least one input")
+    return Concat(axis)(*xs)
+
+
+def stack(xs: Sequence[Any], axis: int = 0) -> Variable:
+    """Join a sequence of same-shaped arrays along a new axis."""
+    if len(xs) == 0:
+        raise ValueError("stack: needs at least one input")
+    shapes = {tuple(x.shape if isinstance(x, Variable) else np.shape(x)) for x in xs}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all inputs must have the same shape, got {sorted(shapes)}")
+    return concat([expand_dims(x, axis) for x in xs], axis=axis)
+
+
+class Split(Function):
+    """ys = x cut along ``axis``; dx = the output gradients joined again (zeros for unused parts)."""
+
+    __slots__ = ("indices_or_sections", "axis")
+
+    def __init__(self, indices_or_sections: Union[int, Sequence[int]], axis: int = 0) -> None:
+        self.indices_or_sections = indices_or_sections
+        self.axis = axis
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        try:
+            return tuple(xp.split(x, self.indices_or_sections, axis=self.axis))
+        except (ValueError, IndexError) as e:
+            raise ValueError(f"split: {e} (input shape {x.shape}, axis {self.axis})") from None
+
+    def backward(self, *gys):
+        return concat(gys, axis=self.axis)
+
+    def vjp(self, *gys):
+        return get_array_module(gys[0]).concatenate(gys, axis=self.axis)
+
+
+def split(x: Any, indices_or_sections: Union[int, Sequence[int]], axis: int = 0) -> list:
+    """Cut ``x`` into pieces along ``axis`` (as ``np.split``); returns a list of Variables."""
+    ys = Split(indices_or_sections, axis)(x)
+    return ys if isinstance(ys, list) else [ys]
+
+
+def _mask_variable(mask, dtype) -> Variable:
+    return Variable(mask.astype(dtype), requires_grad=False)
+
+
+class Where(BinaryFunction):
+    """y = a where cond else b (cond a constant boolean array; all three broadcast).
+
+    da = dy where cond else 0, db = dy where not cond else 0, each summed to its input's shape.
+    """
+
+    __slots__ = ("cond",)
+
+    def __init__(self, cond) -> None:
+        self.cond = cond
+
+    def forward(self, a, b):
+        return get_array_module(a).where(self.cond, a, b)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        m = _mask_variable(self.cond, gy.dtype)
+        ga = sum_to(gy * m, a.shape) if a.requires_grad else None
+        gb = sum_to(gy * (1 - m), b.shape) if b.requires_grad else None
+        return ga, gb
+
+    def vjp(self, gy):
+        xp = get_array_module(gy)
+        a, b = self.inputs
+        zero = xp.zeros((), dtype=gy.dtype)
+        ga = sum_to_array(xp.where(self.cond, gy, zero), a.data.shape) if a.requires_grad else None
+        gb = sum_to_array(xp.where(self.cond, zero, gy), b.data.shape) if b.requires_grad else None
+        return ga, gb
+
+
+def where(cond: Any, a: Any, b: Any) -> Variable:
+    """Elementwise choice: ``a`` where ``cond`` is true, ``b`` elsewhere (broadcasting)."""
+    cond = cond.data if isinstance(cond, Variable) else cond
+    xp = get_array_module(cond)
+    cond = xp.asarray(cond, dtype=bool)
+    if isinstance(a, Variable) and isinstance(b, Variable):
+        shape = np.broadcast_shapes(cond.shape, a.shape, b.shape)
+    else:
+        shape = np.broadcast_shapes(cond.shape, np.shape(a.data if isinstance(a, Variable) else a),
+                                    np.shape(b.data if isinstance(b, Variable) else b))
+    if cond.shape != shape:
+        cond = xp.broadcast_to(cond, shape)
+    return Where(cond)(a, b)
+
+
+class Clip(UnaryFunction):
+    """y = min(max(x, lo), hi); dx = dy where lo <= x <= hi, else 0."""
+
+    __slots__ = ("lo", "hi")
+
+    def __init__(self, lo, hi) -> None:
+        self.lo = lo
+        self.hi = hi
+
+    def forward(self, x):
+        return get_array_module(x).clip(x, self.lo, self.hi)
+
+    def _mask(self):
+        x = self.inputs[0].data
+        mask = get_array_module(x).ones(x.shape, dtype=bool)
+        if self.lo is not None:
+            mask &= x >= self.lo
+        if self.hi is not None:
+            mask &= x <= self.hi
+        return mask
+
+    def backward(self, gy):
+        return gy * _mask_variable(self._mask(), gy.dtype)
+
+    def vjp(self, gy):
+        return gy * self._mask()
+
+
+def clip(x: Any, lo: Any, hi: Any) -> Variable:
+    """Limit values to [lo, hi] (either bound may be None)."""
+    if lo is None and hi is None:
+        raise ValueError("clip: lo and hi cannot both be None")
+    return Clip(lo, hi)(x)
+
+
+class _Pick(BinaryFunction):
+    """maximum/minimum: the gradient goes to the chosen input, shared equally on ties."""
+
+    __slots__ = ()
+    pick = staticmethod(np.maximum)
+
+    def forward(self, a, b):
+        return self.pick(a, b)
+
+    def _shares(self):
+        a, b = self.inputs[0].data, self.inputs[1].data
+        first = (a > b) if self.pick is np.maximum else (a < b)
+        tie = a == b
+        share_a = first + 0.5 * tie
+        return share_a, 1.0 - share_a
+
+    def backward(self, gy):
+        a, b = self.inputs
+        sa, sb = self._shares()
+        ga = sum_to(gy * _mask_variable(sa, gy.dtype), a.shape) if a.requires_grad else None
+        gb = sum_to(gy * _mask_variable(sb, gy.dtype), b.shape) if b.requires_grad else None
+        return ga, gb
+
+    def vjp(self, gy):
+        a, b = self.inputs
+        sa, sb = self._shares()
+        ga = sum_to_array((gy * sa).astype(gy.dtype, copy=False), a.data.shape) if a.requires_grad else None
+        gb = sum_to_array((gy * sb).astype(gy.dtype, copy=False), b.data.shape) if b.requires_grad else None
+        return ga, gb
+
+
+class Maximum(_Pick):
+    """y = elementwise max(a, b) (broadcasting); ties share the gradient equally."""
+
+    __slots__ = ()
+    pick = staticmethod(np.maximum)
+
+
+class Minimum(_Pick):
+    """y = elementwise min(a, b) (broadcasting); ties share the gradient equally."""
+
+    __slots__ = ()
+    pick = staticmethod(np.minimum)
+
+
+def maximum(a: Any, b: Any) -> Variable:
+    """Elementwise maximum of two inputs (broadcasting)."""
+    return Maximum()(a, b)
+
+
+def minimum(a: Any, b: Any) -> Variable:
+    """Elementwise minimum of two inputs (broadcasting)."""
+    return Minimum()(a, b)
+
+
+class Abs(UnaryFunction):
+    """y = |x|; dx = sign(x) * dy (0 at x = 0)."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return get_array_module(x).abs(x)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        return gy * Variable(get_array_module(x).sign(x), requires_grad=False)
+
+    def vjp(self, gy):
+        x = self.inputs[0].data
+        return gy * get_array_module(x).sign(x)
+
+
+def abs(x: Any) -> Variable:  # noqa: A001  (mirrors np.abs)
+    """Elementwise absolute value."""
+    return Abs()(x)
+
+
+def argmax(x: Any, axis: Any = None) -> Any:
+    """Indices of the maxima along ``axis`` as a plain integer array (not differentiated)."""
+    data = x.data if isinstance(x, Variable) else x
+    return data.argmax(axis=axis)
