@@ -11,4 +11,11 @@ from zerograd.functions.indexing import get_item
 from zerograd.functions.linalg import dot, linear, matmul
 from zerograd.functions.reduction import average, logsumexp, max, mean, min, std, sum, var
 from zerograd.functions.shape import expand_dims, flatten, reshape, squeeze, swapaxes, transpose
+from zerograd.functions.activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax
+from zerograd.functions.embedding import embed_id
+from zerograd.functions.loss import (binary_cross_entropy, mean_squared_error, sigmoid_cross_entropy,
+                                    softmax_cross_entropy)
+from zerograd.functions.metrics import accuracy
+from zerograd.functions.normalization import batch_norm, layer_norm
+from zerograd.functions.regularization import dropout
 from zerograd.functions import _methods  # noqa: F401  (installs Variable.reshape, .T, .sum, @, [] ...)

@@ -1,0 +1,132 @@
+"""Activation functions: sigmoid, relu, leaky_relu, softmax, log_softmax, gelu."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from zerograd.backend import get_array_module
+from zerograd.core import UnaryFunction, Variable
+from zerograd.functions.elementwise import tanh
+from zerograd.functions.reduction import logsumexp, sum
+
+
+class Sigmoid(UnaryFunction):
+    """y = 1 / (1 + exp(-x)), computed as 0.5 tanh(x / 2) + 0.5 (no overflow); dx = dy y (1 - y)."""
+
+    __slots__ = ()
+    keeps_outputs = True
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        return xp.tanh(x * 0.5) * 0.5 + 0.5
+
+    def backward(self, gy):
+        y = self._out()
+        return gy * y * (1 - y)
+
+    def vjp(self, gy):
+        y = self._out().data
+        return gy * y * (1 - y)
+
+
+def sigmoid(x: Any) -> Variable:
+    """The logistic function, elementwise."""
+    return Sigmoid()(x)
+
+
+class ReLU(UnaryFunction):
+    """y = max(x, 0); dx = dy where x > 0, else 0."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        return xp.maximum(x, 0)
+
+    def backward(self, gy):
+        mask = self.inputs[0].data > 0
+        return gy * Variable(mask.astype(gy.dtype), requires_grad=False)
+
+    def vjp(self, gy):
+        return gy * (self.inputs[0].data > 0)
+
+
+def relu(x: Any) -> Variable:
+    """Rectified linear unit, elementwise."""
+    return ReLU()(x)
+
+
+class LeakyReLU(UnaryFunction):
+    """y = x where x > 0, else slope * x; dx = dy times 1 or slope."""
+
+    __slots__ = ("slope",)
+
+    def __init__(self, slope: float) -> None:
+        self.slope = slope
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        return xp.where(x > 0, x, x * self.slope)
+
+    def _factor(self):
+        x = self.inputs[0].data
+        xp = get_array_module(x)
+        return xp.where(x > 0, 1, self.slope).astype(x.dtype)
+
+    def backward(self, gy):
+        return gy * Variable(self._factor(), requires_grad=False)
+
+    def vjp(self, gy):
+        return gy * self._factor()
+
+
+def leaky_relu(x: Any, slope: float = 0.2) -> Variable:
+    """Leaky ReLU with the given negative slope."""
+    return LeakyReLU(slope)(x)
+
+
+class Softmax(UnaryFunction):
+    """y = exp(x - max) / sum(exp(x - max)) along ``axis``; dx = y * (dy - sum(dy * y))."""
+
+    __slots__ = ("axis",)
+    keeps_outputs = True
+
+    def __init__(self, axis: int = 1) -> None:
+        self.axis = axis
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        y = x - x.max(axis=self.axis, keepdims=True)
+        xp.exp(y, out=y)
+        y /= y.sum(axis=self.axis, keepdims=True)
+        return y
+
+    def backward(self, gy):
+        y = self._out()
+        gx = y * gy
+        return gx - y * sum(gx, axis=self.axis, keepdims=True)
+
+    def vjp(self, gy):
+        y = self._out().data
+        gx = y * gy
+        gx -= y * gx.sum(axis=self.axis, keepdims=True)
+        return gx
+
+
+def softmax(x: Any, axis: int = 1) -> Variable:
+    """Softmax along ``axis`` (stable: the maximum is subtracted first)."""
+    return Softmax(axis)(x)
+
+
+def log_softmax(x: Any, axis: int = 1) -> Variable:
+    """log(softmax(x)) computed stably as x - logsumexp(x)."""
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+_GELU_C = math.sqrt(2.0 / math.pi)
+
+
+def gelu(x: Any) -> Variable:
+    """Gaussian error linear unit, tanh approximation:
+    0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    return 0.5 * x * (1 + tanh(_GELU_C * (x + 0.044715 * x * x * x)))

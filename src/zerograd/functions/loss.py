@@ -1,0 +1,164 @@
+"""Loss functions, all numerically stable: logits of +-1000 give finite values and gradients."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from zerograd.backend import get_array_module
+from zerograd.core import BinaryFunction, Variable, as_variable
+from zerograd.functions.activation import sigmoid, softmax
+from zerograd.functions.combine import clip
+from zerograd.functions.elementwise import log
+from zerograd.functions.reduction import mean
+from zerograd.functions.shape import reshape
+
+
+class MeanSquaredError(BinaryFunction):
+    """y = sum((x0 - x1)^2) / len(x0) (the book's); dx0 = 2 dy (x0 - x1) / len, dx1 = -dx0."""
+
+    __slots__ = ()
+
+    def forward(self, x0, x1):
+        if x0.shape != x1.shape:
+            raise ValueError(f"mean_squared_error: shapes {x0.shape} and {x1.shape} differ")
+        diff = x0 - x1
+        return (diff * diff).sum() / len(diff)
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        diff = x0 - x1
+        gx0 = gy * diff * (2.0 / len(diff))
+        return gx0, -gx0
+
+    def vjp(self, gy):
+        x0, x1 = self.inputs
+        diff = x0.data - x1.data
+        gx0 = diff * (gy * (2.0 / len(diff)))
+        return (gx0 if x0.requires_grad else None), (-gx0 if x1.requires_grad else None)
+
+
+def mean_squared_error(x0: Any, x1: Any) -> Variable:
+    """Sum of squared differences divided by the length of axis 0 (the book's definition).
+    A plain-array target takes the prediction's dtype."""
+    x0 = as_variable(x0)
+    return MeanSquaredError()(x0, _constant_target(x1, x0))
+
+
+def _check_labels(op: str, x, t) -> None:
+    if not np.issubdtype(t.dtype, np.integer):
+        raise TypeError(f"{op}: labels must be integers, got dtype {t.dtype}")
+    if x.ndim != 2 or t.shape != (x.shape[0],):
+        raise ValueError(f"{op}: expected scores of shape (N, C) and labels of shape (N,),"
+                         f" got {x.shape} and {t.shape}")
+    if t.size and (int(t.min()) < 0 or int(t.max()) >= x.shape[1]):
+        raise ValueError(f"{op}: labels must lie in [0, {x.shape[1]}), got values in "
+                         f"[{int(t.min())}, {int(t.max())}]")
+
+
+class SoftmaxCrossEntropy(BinaryFunction):
+    """y = -mean_n log softmax(x)[n, t[n]] for integer labels t; dx = (softmax(x) - onehot(t)) dy / N."""
+
+    __slots__ = ()
+
+    def forward(self, x, t):
+        _check_labels("softmax_cross_entropy", x, t)
+        xp = get_array_module(x)
+        m = x.max(axis=1, keepdims=True)
+        z = x - m
+        log_z = xp.log(xp.exp(z).sum(axis=1, keepdims=True))
+        n = x.shape[0]
+        picked = z[xp.arange(n), t] - log_z[:, 0]
+        return -picked.sum() / x.dtype.type(n)
+
+    def _onehot(self, like):
+        x, t = self.inputs
+        xp = get_array_module(like)
+        onehot = xp.zeros(x.shape, dtype=x.dtype)
+        onehot[xp.arange(x.shape[0]), t.data] = 1
+        return onehot
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        n = x.shape[0]
+        y = softmax(x)
+        onehot = Variable(self._onehot(x.data), requires_grad=False)
+        return (y - onehot) * (gy / n), None
+
+    def vjp(self, gy):
+        x = self.inputs[0].data
+        xp = get_array_module(x)
+        n = x.shape[0]
+        y = x - x.max(axis=1, keepdims=True)
+        xp.exp(y, out=y)
+        y /= y.sum(axis=1, keepdims=True)
+        y[xp.arange(n), self.inputs[1].data] -= 1
+        y *= gy / x.dtype.type(n)
+        return y, None
+
+
+def softmax_cross_entropy(x: Any, t: Any) -> Variable:
+    """Cross entropy of softmax(x) (scores of shape (N, C)) against integer labels t of shape (N,)."""
+    t = t.data if isinstance(t, Variable) else t
+    return SoftmaxCrossEntropy()(x, t)
+
+
+class SigmoidCrossEntropy(BinaryFunction):
+    """y = sum(max(x, 0) - x t + log(1 + exp(-|x|))) / N  (stable); dx = (sigmoid(x) - t) dy / N."""
+
+    __slots__ = ()
+
+    def forward(self, x, t):
+        xp = get_array_module(x)
+        n = len(x)
+        loss = xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-abs(x)))
+        return loss.sum() / x.dtype.type(n)
+
+    def backward(self, gy):
+        x, t = self.inputs
+        n = len(x)
+        gx = (sigmoid(x) - t) * (gy / n)
+        gt = (-x * (gy / n)) if t.requires_grad else None
+        return gx, gt
+
+    def vjp(self, gy):
+        x, t = self.inputs
+        xd = x.data
+        xp = get_array_module(xd)
+        n = len(xd)
+        p = xp.tanh(xd * 0.5) * 0.5 + 0.5
+        gx = (p - t.data) * (gy / xd.dtype.type(n))
+        gt = (-xd * (gy / n)).astype(xd.dtype, copy=False) if t.requires_grad else None
+        return gx.astype(xd.dtype, copy=False), gt
+
+
+def sigmoid_cross_entropy(x: Any, t: Any) -> Variable:
+    """Binary cross entropy of sigmoid(x) (logits) against targets t in {0, 1} (or [0, 1]),
+    summed and divided by len(x) as in the book; stable for any logit. ``t`` of another
+    shape with as many elements (labels (N,) for logits (N, 1)) is reshaped to x's shape."""
+    x = as_variable(x)
+    if isinstance(t, Variable) and t.requires_grad:
+        if t.shape != x.shape:
+            t = reshape(t, x.shape)
+    else:
+        t = _constant_target(t, x)
+        if t.size != x.size:
+            raise ValueError(f"sigmoid_cross_entropy: shapes {x.shape} and {t.shape} do not match")
+        t = t.reshape(x.shape)
+    return SigmoidCrossEntropy()(x, t)
+
+
+def binary_cross_entropy(p: Any, t: Any, eps: float = 1e-7) -> Variable:
+    """-mean(t log p + (1 - t) log(1 - p)) over all elements, for probabilities p
+    (clipped to [eps, 1 - eps] so that p of exactly 0 or 1 stays finite)."""
+    p = clip(p, eps, 1 - eps)
+    t = _constant_target(t, p)
+    return -mean(t * log(p) + (1 - t) * log(1 - p))
+
+
+def _constant_target(t: Any, like: Variable) -> Any:
+    """A target that needs no gradient, as an array of the prediction's dtype (targets never promote)."""
+    if isinstance(t, Variable) and t.requires_grad:
+        return t
+    data = t.data if isinstance(t, Variable) else t
+    return get_array_module(like.data).asarray(data, dtype=like.dtype)

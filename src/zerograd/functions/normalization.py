@@ -1,0 +1,62 @@
+"""Batch normalization and layer normalization (composites of differentiable ops: any order)."""
+from __future__ import annotations
+
+from typing import Any
+
+from zerograd.backend import get_array_module
+from zerograd.config import Config
+from zerograd.core import Variable, as_variable
+from zerograd.functions.elementwise import sqrt
+from zerograd.functions.reduction import mean
+from zerograd.functions.shape import reshape
+
+
+def _channel_layout(x: Variable, op: str):
+    """(axes to reduce, broadcast shape of per-channel values) for 2-D (N, C) or 4-D (N, C, H, W)."""
+    if x.ndim == 2:
+        return (0,), (1, x.shape[1])
+    if x.ndim == 4:
+        return (0, 2, 3), (1, x.shape[1], 1, 1)
+    raise ValueError(f"{op}: expected a 2-D (N, C) or 4-D (N, C, H, W) input, got shape {x.shape}")
+
+
+def batch_norm(x: Any, gamma: Any, beta: Any, mean_: Any, var_: Any, decay: float = 0.9,
+               eps: float = 2e-5) -> Variable:
+    """Batch normalization over the batch (and spatial) axes, per channel.
+
+    Training (``Config.train``): normalise with the batch mean and variance, and update the
+    running statistics ``mean_`` and ``var_`` (arrays, changed in place) as
+    ``running = decay * running + (1 - decay) * batch``, with the unbiased batch variance.
+    Test mode: normalise with the running statistics. y = gamma * x_hat + beta.
+    """
+    x = as_variable(x)
+    axes, shape = _channel_layout(x, "batch_norm")
+    mean_arr = mean_.data if isinstance(mean_, Variable) else mean_
+    var_arr = var_.data if isinstance(var_, Variable) else var_
+    gamma_b = reshape(gamma, shape)
+    beta_b = reshape(beta, shape)
+    if Config.train:
+        mu = mean(x, axis=axes, keepdims=True)
+        d = x - mu
+        v = mean(d * d, axis=axes, keepdims=True)
+        x_hat = d / sqrt(v + eps)
+        m = x.size // x.shape[1]
+        unbias = m / max(m - 1.0, 1.0)
+        mean_arr *= decay
+        mean_arr += (1 - decay) * mu.data.reshape(-1)
+        var_arr *= decay
+        var_arr += (1 - decay) * unbias * v.data.reshape(-1)
+    else:
+        xp = get_array_module(x.data)
+        inv_std = 1 / xp.sqrt(var_arr.reshape(shape) + eps)
+        x_hat = (x - mean_arr.reshape(shape)) * inv_std.astype(x.dtype)
+    return gamma_b * x_hat + beta_b
+
+
+def layer_norm(x: Any, gamma: Any, beta: Any, eps: float = 1e-5) -> Variable:
+    """Layer normalization over the last axis: gamma * (x - mean) / sqrt(var + eps) + beta."""
+    x = as_variable(x)
+    mu = mean(x, axis=-1, keepdims=True)
+    d = x - mu
+    v = mean(d * d, axis=-1, keepdims=True)
+    return d / sqrt(v + eps) * gamma + beta
