@@ -7,14 +7,21 @@
 >>> y.backward()
 >>> x.grad
 variable(2.0)
+
+The API follows DeZero's: ``import zerograd.functions as F``, ``import zerograd.layers as L``,
+``from zerograd.models import MLP``, ``from zerograd import optimizers``.
 """
 from zerograd.config import Config, no_grad, test_mode, using_config
 from zerograd.core import Function, Parameter, Variable, as_array, as_variable
 import zerograd.functions  # noqa: F401  (installs the Variable methods defined there)
+from zerograd import functions, layers, models, optimizers, utils  # noqa: E402
+from zerograd.layers import Layer  # noqa: E402
+from zerograd.models import Model  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Config", "no_grad", "test_mode", "using_config",
     "Variable", "Parameter", "Function", "as_array", "as_variable",
+    "Layer", "Model", "functions", "layers", "models", "optimizers", "utils",
 ]

@@ -34,7 +34,7 @@ class MeanSquaredError(BinaryFunction):
     def vjp(self, gy):
         x0, x1 = self.inputs
         diff = x0.data - x1.data
-        gx0 = diff * (gy * (2.0 / len(diff)))
+        gx0 = gy * diff * (2.0 / len(diff))  # the book's order of operations: same rounding
         return (gx0 if x0.requires_grad else None), (-gx0 if x1.requires_grad else None)
 
 

@@ -1,0 +1,114 @@
+"""``Layer``: a container of parameters and sub-layers, registered by attribute assignment."""
+from __future__ import annotations
+
+import os
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+
+from zerograd.backend import as_numpy, get_array_module
+from zerograd.core import Parameter
+from zerograd.serialization import CheckpointError, check_keys, load_arrays, save_arrays
+
+
+class Layer:
+    """Base of every layer and model.
+
+    Assigning a :class:`Parameter` or a :class:`Layer` to an attribute registers it;
+    :meth:`params` yields parameters in assignment order, recursing into sub-layers, so the
+    order never depends on hashing (DeZero keeps a set, whose order changes with
+    PYTHONHASHSEED). Subclasses define ``forward``.
+    """
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_names", {})  # attribute name -> None, in assignment order
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        names = self.__dict__.get("_names")
+        if names is None:
+            raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        if isinstance(value, (Parameter, Layer)):
+            names[name] = None
+        else:
+            names.pop(name, None)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self._names.pop(name, None)
+        object.__delattr__(self, name)
+
+    def __call__(self, *inputs: Any):
+        return self.forward(*inputs)
+
+    def forward(self, *inputs: Any):
+        raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
+
+    # ------------------------------------------------------------ parameters
+    def named_params(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """(path, parameter) pairs such as ('l0/W', W), in assignment order, recursively."""
+        for name in self._names:
+            obj = self.__dict__[name]
+            key = prefix + name
+            if isinstance(obj, Layer):
+                yield from obj.named_params(key + "/")
+            else:
+                yield key, obj
+
+    def params(self) -> Iterator[Parameter]:
+        """Every parameter, in assignment order, recursing into sub-layers."""
+        for _, p in self.named_params():
+            yield p
+
+    def cleargrads(self) -> None:
+        for p in self.params():
+            p.cleargrad()
+
+    # --------------------------------------------------------------- devices
+    def to_cpu(self) -> "Layer":
+        for p in self.params():
+            p.to_cpu()
+        return self
+
+    def to_gpu(self) -> "Layer":
+        for p in self.params():
+            p.to_gpu()
+        return self
+
+    # ------------------------------------------------------------ state, I/O
+    def state_dict(self) -> dict[str, Any]:
+        """Parameter arrays by path (``'l0/W'``); the arrays themselves, not copies.
+        Parameters not created yet (lazy shapes) are left out."""
+        return {key: p.data for key, p in self.named_params() if p.data is not None}
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
+        """Copy arrays into the parameters. With ``strict``, missing or unexpected keys and
+        shape mismatches raise :class:`CheckpointError` naming the key."""
+        named = dict(self.named_params())
+        expected = {k: (None if p.data is None else p.data.shape) for k, p in named.items()}
+        if strict:
+            check_keys(expected, state, f"{type(self).__name__}.load_state_dict")
+        for key, p in named.items():
+            if key not in state:
+                continue
+            value = state[key]
+            if p.data is None:
+                p.data = np.array(value)
+                continue
+            if tuple(value.shape) != tuple(p.data.shape):
+                raise CheckpointError(f"{type(self).__name__}.load_state_dict: {key!r} has shape "
+                                      f"{tuple(value.shape)} but the model has {tuple(p.data.shape)}")
+            xp = get_array_module(p.data)
+            p.data = xp.asarray(value, dtype=p.data.dtype).copy()
+
+    def save_weights(self, path: str | os.PathLike) -> None:
+        """Save the parameters to an ``.npz`` file (atomically; the model stays on its device)."""
+        arrays = {k: as_numpy(v) for k, v in self.state_dict().items()}
+        save_arrays(path, arrays)
+
+    def load_weights(self, path: str | os.PathLike) -> None:
+        """Load parameters saved by :meth:`save_weights` (never unpickles; keys and shapes checked)."""
+        self.load_state_dict(load_arrays(path), strict=True)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={type(self.__dict__[name]).__name__}" for name in self._names)
+        return f"{type(self).__name__}({inner})"
