@@ -114,19 +114,39 @@ class Function:
     vjp = None
 
     def __call__(self, *inputs: Any):
-        xs = _inputs_as_variables(self, inputs)
+        xs = inputs
+        for x in inputs:
+            if not isinstance(x, Variable):
+                xs = _inputs_as_variables(self, inputs)
+                break
         ys = self.forward(*[x.data for x in xs])
-        if type(ys) is not tuple:
-            ys = (ys,)
-        outputs = [_output_variable(y) for y in ys]
+        record = False
+        if Config.enable_backprop:
+            gen = 0
+            for x in xs:
+                if x.requires_grad:
+                    record = True
+                if x.generation > gen:
+                    gen = x.generation
 
-        if Config.enable_backprop and any(x.requires_grad for x in xs):
-            self.generation = max(x.generation for x in xs)
-            gen = self.generation + 1
+        if type(ys) is not tuple:  # one output: the common case
+            y = _output_variable(ys)
+            if record:
+                self.generation = gen
+                y.requires_grad = True
+                y.creator = self
+                y.generation = gen + 1
+                self.inputs = tuple(xs)
+                self._out = _weakref(y) if self.keeps_outputs else None
+            return y
+
+        outputs = [_output_variable(y) for y in ys]
+        if record:
+            self.generation = gen
             for y in outputs:
                 y.requires_grad = True
                 y.creator = self
-                y.generation = gen
+                y.generation = gen + 1
             self.inputs = tuple(xs)
             if len(outputs) > 1:
                 self._out = tuple(_weakref(y) for y in outputs)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from zerograd.backend import array_types
+from zerograd.backend import array_types, get_array_module
 from zerograd.config import Config
 
 if TYPE_CHECKING:
@@ -52,22 +52,39 @@ def backward(y: "Variable", retain_grad: bool = False, create_graph: bool = Fals
     """
     from zerograd.core.variable import Variable
 
-    if y.data is None:
+    data = y.data
+    if data is None:
         raise ValueError("backward: the variable holds no data")
+    fast = not (create_graph or retain_grad) and y.creator is not None
     if y.grad is None:
-        y.grad = Variable(y.xp.ones_like(y.data), requires_grad=False)
+        seed = _ones(data)
+        if fast:  # the array walk takes the seed as an array; y.grad ends as None either way
+            return _run(_walk_arrays, y, seed, create_graph)
+        y.grad = Variable(seed, requires_grad=False)
     if y.creator is None:
         return
+    if fast:
+        seed = y.grad.data
+        y.grad = None
+        return _run(_walk_arrays, y, seed, create_graph)
+    return _run(_walk_variables, y, retain_grad, create_graph)
 
+
+def _run(walk, y, arg, create_graph: bool) -> None:
+    """Run a walk with the graph switched on only for create_graph (one switch per walk)."""
     old = Config.enable_backprop
     Config.enable_backprop = create_graph
     try:
-        if create_graph or retain_grad:
-            _walk_variables(y, retain_grad)
-        else:
-            _walk_arrays(y)
+        walk(y, arg)
     finally:
         Config.enable_backprop = old
+
+
+def _ones(data):
+    """The seed gradient: ones shaped like ``data`` (a fast path for the usual 0-d loss)."""
+    if data.ndim == 0 and type(data) is np.ndarray:
+        return np.array(1, dtype=data.dtype)
+    return get_array_module(data).ones(data.shape, dtype=data.dtype)
 
 
 def _walk_variables(y: "Variable", retain_grad: bool) -> None:
@@ -120,8 +137,8 @@ def _walk_variables(y: "Variable", retain_grad: bool) -> None:
             _clear_output_grads(f, out, multi)
 
 
-def _walk_arrays(y: "Variable") -> None:
-    """The fast walk on raw arrays (no create_graph, no retain_grad)."""
+def _walk_arrays(y: "Variable", seed) -> None:
+    """The fast walk on raw arrays (no create_graph, no retain_grad); ``seed`` is dy/dy."""
     from zerograd.core.variable import Variable
 
     # Functions waiting for their step, deepest generation first, each queued once. Entries are
@@ -131,8 +148,7 @@ def _walk_arrays(y: "Variable") -> None:
     heappop = heapq.heappop
     heappush = heapq.heappush
     counter = 1
-    grads = {y: y.grad.data}  # gradients of intermediate variables, as arrays
-    y.grad = None
+    grads = {y: seed}  # gradients of intermediate variables, as arrays
     kept = set()  # ids of arrays held by leaf gradients
     while heap:
         _, _, f, out = heappop(heap)

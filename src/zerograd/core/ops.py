@@ -74,20 +74,24 @@ class SumTo(UnaryFunction):
 
 def sum_to_array(x, shape: tuple[int, ...]):
     """Sum array ``x`` over leading and size-1 axes so the result has ``shape`` (the adjoint of broadcasting)."""
-    if x.shape == shape:
+    xs = x.shape
+    if xs == shape:
         return x
-    ndim = len(shape)
-    lead = x.ndim - ndim
+    lead = len(xs) - len(shape)
     if lead < 0:
-        raise ValueError(f"sum_to: cannot sum shape {x.shape} to the larger shape {shape}")
-    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and x.shape[i + lead] != 1)
+        raise ValueError(f"sum_to: cannot sum shape {xs} to the larger shape {shape}")
+    kept_axes = []
     for i, s in enumerate(shape):
-        if s != 1 and x.shape[i + lead] != s:
-            raise ValueError(f"sum_to: cannot sum shape {x.shape} to {shape}")
-    y = x.sum(axis=axes, keepdims=True)
-    if lead > 0:
-        y = y.reshape(shape)
-    return y
+        n = xs[i + lead]
+        if s == 1 and n != 1:
+            kept_axes.append(i + lead)
+        elif s != n:
+            raise ValueError(f"sum_to: cannot sum shape {xs} to {shape}")
+    if kept_axes:
+        x = x.sum(axis=tuple(kept_axes), keepdims=True)
+    if lead:
+        x = x.sum(axis=tuple(range(lead)))
+    return x
 
 
 def broadcast_to(x: Any, shape: tuple[int, ...]) -> Variable:

@@ -46,30 +46,37 @@ def mean_squared_error(x0: Any, x1: Any) -> Variable:
 
 
 def _check_labels(op: str, x, t) -> None:
-    if not np.issubdtype(t.dtype, np.integer):
+    if t.dtype.kind not in "iu":
         raise TypeError(f"{op}: labels must be integers, got dtype {t.dtype}")
     if x.ndim != 2 or t.shape != (x.shape[0],):
         raise ValueError(f"{op}: expected scores of shape (N, C) and labels of shape (N,),"
                          f" got {x.shape} and {t.shape}")
-    if t.size and (int(t.min()) < 0 or int(t.max()) >= x.shape[1]):
-        raise ValueError(f"{op}: labels must lie in [0, {x.shape[1]}), got values in "
-                         f"[{int(t.min())}, {int(t.max())}]")
+    if t.size:
+        lo, hi = int(t.min()), int(t.max())
+        if lo < 0 or hi >= x.shape[1]:
+            raise ValueError(f"{op}: labels must lie in [0, {x.shape[1]}), got values in [{lo}, {hi}]")
 
 
 class SoftmaxCrossEntropy(BinaryFunction):
-    """y = -mean_n log softmax(x)[n, t[n]] for integer labels t; dx = (softmax(x) - onehot(t)) dy / N."""
+    """y = -mean_n log softmax(x)[n, t[n]] for integer labels t; dx = (softmax(x) - onehot(t)) dy / N.
 
-    __slots__ = ()
+    The softmax computed in forward is kept for the array backward (``vjp``).
+    """
+
+    __slots__ = ("probs",)
 
     def forward(self, x, t):
         _check_labels("softmax_cross_entropy", x, t)
         xp = get_array_module(x)
-        m = x.max(axis=1, keepdims=True)
-        z = x - m
-        log_z = xp.log(xp.exp(z).sum(axis=1, keepdims=True))
+        z = x - x.max(axis=1, keepdims=True)
+        e = xp.exp(z)
+        s = e.sum(axis=1, keepdims=True)
         n = x.shape[0]
-        picked = z[xp.arange(n), t] - log_z[:, 0]
-        return -picked.sum() / x.dtype.type(n)
+        rows = xp.arange(n)
+        loss = (xp.log(s[:, 0]) - z[rows, t]).sum() / x.dtype.type(n)
+        e /= s
+        self.probs = e
+        return loss
 
     def _onehot(self, like):
         x, t = self.inputs
@@ -89,12 +96,10 @@ class SoftmaxCrossEntropy(BinaryFunction):
         x = self.inputs[0].data
         xp = get_array_module(x)
         n = x.shape[0]
-        y = x - x.max(axis=1, keepdims=True)
-        xp.exp(y, out=y)
-        y /= y.sum(axis=1, keepdims=True)
-        y[xp.arange(n), self.inputs[1].data] -= 1
-        y *= gy / x.dtype.type(n)
-        return y, None
+        g = self.probs.copy()
+        g[xp.arange(n), self.inputs[1].data] -= 1
+        g *= gy / x.dtype.type(n)
+        return g, None
 
 
 def softmax_cross_entropy(x: Any, t: Any) -> Variable:

@@ -46,18 +46,22 @@ class Layer:
     # ------------------------------------------------------------ parameters
     def named_params(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """(path, parameter) pairs such as ('l0/W', W), in assignment order, recursively."""
+        return iter(self._named_param_list(prefix))
+
+    def _named_param_list(self, prefix: str) -> list[tuple[str, Parameter]]:
+        out = []
+        attrs = self.__dict__
         for name in self._names:
-            obj = self.__dict__[name]
-            key = prefix + name
+            obj = attrs[name]
             if isinstance(obj, Layer):
-                yield from obj.named_params(key + "/")
+                out.extend(obj._named_param_list(prefix + name + "/"))
             else:
-                yield key, obj
+                out.append((prefix + name, obj))
+        return out
 
     def params(self) -> Iterator[Parameter]:
         """Every parameter, in assignment order, recursing into sub-layers."""
-        for _, p in self.named_params():
-            yield p
+        return iter([p for _, p in self._named_param_list("")])
 
     def cleargrads(self) -> None:
         for p in self.params():
