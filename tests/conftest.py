@@ -14,3 +14,16 @@ SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "dat
 def _seed():
     np.random.seed(0)
     yield
+
+
+def _shared_file(*parts):
+    path = os.path.join(SHARED_DATA, *parts)
+    if not os.path.exists(path):
+        pytest.skip(f"shared data not available: {path}")
+    return os.path.abspath(path)
+
+
+@pytest.fixture
+def shared_file():
+    """``shared_file('mnist', NAME)``: the path of a file in ../shared/data, or skip the test."""
+    return _shared_file

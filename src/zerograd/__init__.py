@@ -14,7 +14,8 @@ The API follows DeZero's: ``import zerograd.functions as F``, ``import zerograd.
 from zerograd.config import Config, no_grad, test_mode, using_config
 from zerograd.core import Function, Parameter, Variable, as_array, as_variable
 import zerograd.functions  # noqa: F401  (installs the Variable methods defined there)
-from zerograd import functions, layers, models, optimizers, utils  # noqa: E402
+from zerograd import dataloaders, datasets, functions, layers, models, optimizers, transforms, utils  # noqa: E402
+from zerograd.dataloaders import DataLoader, SeqDataLoader  # noqa: E402
 from zerograd.layers import Layer  # noqa: E402
 from zerograd.models import Model  # noqa: E402
 
@@ -23,5 +24,6 @@ __version__ = "0.1.0"
 __all__ = [
     "Config", "no_grad", "test_mode", "using_config",
     "Variable", "Parameter", "Function", "as_array", "as_variable",
-    "Layer", "Model", "functions", "layers", "models", "optimizers", "utils",
+    "Layer", "Model", "DataLoader", "SeqDataLoader",
+    "functions", "layers", "models", "optimizers", "datasets", "dataloaders", "transforms", "utils",
 ]

@@ -1,0 +1,151 @@
+"""The dataset cache: checksummed files, optional downloads, clear offline errors.
+
+Files live at ``<cache>/datasets/<name>/<original file name>``, where ``<cache>`` is
+``$ZEROGRAD_HOME`` (read when a dataset is created) or ``~/.zerograd``. A file already
+there is used without any network access, after its checksum is verified. A missing file
+is downloaded from each mirror in turn into a temporary file in the same folder, which is
+renamed into place only after its checksum matches. A corrupt cached file is never parsed:
+it is replaced by a good download, or reported.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from zerograd.utils.progress import progress_bar
+
+
+class DatasetUnavailableError(RuntimeError):
+    """A dataset file is neither in the cache nor obtainable from any mirror."""
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file of a dataset: its name, its published checksum and where it can be fetched."""
+
+    name: str
+    checksum: str  # "sha256:<hex>" or "md5:<hex>"
+    urls: Sequence[str] = field(default_factory=tuple)
+    size: Optional[int] = None
+
+
+def cache_root() -> str:
+    """The cache folder: ``$ZEROGRAD_HOME`` or ``~/.zerograd``."""
+    return os.environ.get("ZEROGRAD_HOME") or os.path.join(os.path.expanduser("~"), ".zerograd")
+
+
+def dataset_dir(name: str) -> str:
+    return os.path.join(cache_root(), "datasets", name)
+
+
+def _hasher(checksum: str):
+    algo, _, digest = checksum.partition(":")
+    if algo not in ("sha256", "md5") or not digest:
+        raise ValueError(f"unsupported checksum {checksum!r} (expected 'sha256:<hex>' or 'md5:<hex>')")
+    return hashlib.new(algo), digest.lower()
+
+
+def file_checksum_ok(path: str, checksum: str) -> bool:
+    h, digest = _hasher(checksum)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest() == digest
+
+
+def _download(url: str, folder: str, remote: RemoteFile, timeout: float, progress: bool) -> str:
+    """Fetch ``url`` into a temporary file in ``folder``; return its path once the checksum matches."""
+    h, digest = _hasher(remote.checksum)
+    tmp = os.path.join(folder, f".{remote.name}.part-{os.getpid()}")
+    try:
+        request = urllib.request.Request(url, headers={"User-Agent": "zerograd"})
+        with urllib.request.urlopen(request, timeout=timeout) as response, open(tmp, "wb") as out:
+            length = response.headers.get("Content-Length")
+            expected = int(length) if length and length.isdigit() else remote.size
+            bar = progress_bar(expected, desc=f"downloading {remote.name}", unit="B", unit_scale=True,
+                               enable=None if progress else False)
+            received = 0
+            try:
+                while True:
+                    chunk = response.read(1 << 16)
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                    h.update(chunk)
+                    received += len(chunk)
+                    bar.update(len(chunk))
+            finally:
+                bar.close()
+            if expected is not None and received != expected:
+                raise IOError(f"transfer interrupted: got {received} of {expected} bytes")
+        if h.hexdigest() != digest:
+            raise IOError(f"checksum mismatch ({remote.checksum.split(':')[0]} {h.hexdigest()}, expected {digest})")
+        return tmp
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code}"
+    if isinstance(exc, urllib.error.URLError):
+        return f"unreachable: {exc.reason}"
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return "timed out"
+    return str(exc) or type(exc).__name__
+
+
+def fetch(name: str, files: Sequence[RemoteFile], download: bool = True, timeout: float = 30.0,
+          progress: bool = True) -> dict[str, str]:
+    """Make sure every file of dataset ``name`` is in the cache, verified; return their paths.
+
+    Raises :class:`DatasetUnavailableError` naming every file that is missing (or corrupt),
+    each address tried with its failure, and where to put the files by hand.
+    """
+    folder = dataset_dir(name)
+    paths: dict[str, str] = {}
+    problems: list[str] = []
+    for remote in files:
+        path = os.path.join(folder, remote.name)
+        corrupt = False
+        if os.path.exists(path):
+            if file_checksum_ok(path, remote.checksum):
+                paths[remote.name] = path
+                continue
+            corrupt = True
+        attempts: list[str] = []
+        if download and remote.urls:
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except OSError as e:
+                raise DatasetUnavailableError(f"{name}: cannot create the cache folder {folder!r}: {e}") from None
+            for url in remote.urls:
+                try:
+                    tmp = _download(url, folder, remote, timeout, progress)
+                except KeyboardInterrupt:
+                    raise
+                except Exception as e:  # every failure is reported, the next mirror tried
+                    attempts.append(f"{url} ({_reason(e)})")
+                    continue
+                os.replace(tmp, path)
+                paths[remote.name] = path
+                break
+        if remote.name in paths:
+            continue
+        state = "is corrupt (checksum mismatch)" if corrupt else "is missing"
+        tried = "; ".join(attempts) if attempts else ("downloads disabled" if not download else "no address known")
+        problems.append(f"  {remote.name} {state}; tried: {tried}; expected {remote.checksum}")
+    if problems:
+        raise DatasetUnavailableError(
+            f"{name}: {len(problems)} file(s) unavailable:\n" + "\n".join(problems) +
+            f"\nPut the original files by hand in {folder} (set ZEROGRAD_HOME to use another cache "
+            f"folder); they are checked against the checksums above."
+        )
+    return paths
