@@ -27,3 +27,11 @@ def _shared_file(*parts):
 def shared_file():
     """``shared_file('mnist', NAME)``: the path of a file in ../shared/data, or skip the test."""
     return _shared_file
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """An empty zerograd cache folder, set through ZEROGRAD_HOME."""
+    home = tmp_path / "zg-home"
+    monkeypatch.setenv("ZEROGRAD_HOME", str(home))
+    return home

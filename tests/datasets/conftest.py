@@ -58,11 +58,3 @@ def file_server(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    """An empty zerograd cache folder, set through ZEROGRAD_HOME."""
-    home = tmp_path / "zg-home"
-    monkeypatch.setenv("ZEROGRAD_HOME", str(home))
-    return home

@@ -136,6 +136,25 @@ def _seeded_dropout(x):
 case("dropout", _seeded_dropout, randn(3, 4))
 case("embed_id", lambda W: F.embed_id(np.array([[0, 2], [2, 1]]), W), randn(3, 4))
 
+case("conv2d", lambda x, W, b: F.conv2d(x, W, b, stride=1, pad=1), randn(2, 2, 4, 4), randn(3, 2, 3, 3), randn(3))
+case("conv2d", lambda x, W: F.conv2d(x, W, stride=2, pad=(1, 0)), randn(1, 2, 5, 4), randn(2, 2, 3, 2),
+     label="conv2d-stride2-rectangular")
+case("conv2d_simple", lambda x, W, b: F.conv2d_simple(x, W, b, stride=2, pad=1), randn(1, 2, 4, 4),
+     randn(2, 2, 3, 3), randn(2))
+case("deconv2d", lambda x, W, b: F.deconv2d(x, W, b, stride=2, pad=1), randn(1, 2, 3, 3), randn(2, 3, 3, 3),
+     randn(3))
+case("im2col", lambda x: F.im2col(x, 3, stride=2, pad=1), randn(1, 2, 4, 4))
+case("im2col", lambda x: F.im2col(x, 2, to_matrix=False), randn(1, 2, 3, 3), label="im2col-6d")
+case("col2im", lambda c: F.col2im(c, (1, 2, 4, 4), 3, stride=2, pad=1), randn(4, 18))
+case("pooling", lambda x: F.pooling(x, 2, 2), distinct(2, 2, 4, 4))
+case("pooling", lambda x: F.pooling(x, 3, stride=2, pad=1), distinct(1, 2, 5, 5), label="pooling-overlap-pad")
+case("pooling_simple", lambda x: F.pooling_simple(x, 2, 2), distinct(1, 2, 4, 4))
+case("average_pooling", lambda x: F.average_pooling(x, 2, 2), randn(1, 2, 4, 4))
+case("lstm", lambda x, h, c, Wx, Wh, b: F.lstm(x, h, c, Wx, Wh, b)[0] * 1.5 + F.lstm(x, h, c, Wx, Wh, b)[1],
+     randn(3, 2), randn(3, 4), randn(3, 4), randn(2, 16), randn(4, 16), randn(16))
+case("lstm", lambda x, h, c, Wx, Wh, b: F.lstm(x, h, c, Wx, Wh, b)[0], randn(2, 2), randn(2, 3), randn(2, 3),
+     randn(2, 12), randn(3, 12), randn(12), label="lstm-cell-state-unused")
+
 
 @pytest.mark.parametrize("order", [1, 2])
 @pytest.mark.parametrize("fn, inputs", CASES)

@@ -29,7 +29,7 @@ class RemoteFile:
     """One file of a dataset: its name, its published checksum and where it can be fetched."""
 
     name: str
-    checksum: str  # "sha256:<hex>" or "md5:<hex>"
+    checksum: Optional[str]  # "sha256:<hex>" or "md5:<hex>"; None: no published checksum is known
     urls: Sequence[str] = field(default_factory=tuple)
     size: Optional[int] = None
 
@@ -39,8 +39,9 @@ def cache_root() -> str:
     return os.environ.get("ZEROGRAD_HOME") or os.path.join(os.path.expanduser("~"), ".zerograd")
 
 
-def dataset_dir(name: str) -> str:
-    return os.path.join(cache_root(), "datasets", name)
+def dataset_dir(name: str, kind: str = "datasets") -> str:
+    """``<cache>/<kind>/<name>``: datasets by default, ``models`` for pretrained weights."""
+    return os.path.join(cache_root(), kind, name)
 
 
 def _hasher(checksum: str):
@@ -103,16 +104,21 @@ def _reason(exc: BaseException) -> str:
 
 
 def fetch(name: str, files: Sequence[RemoteFile], download: bool = True, timeout: float = 30.0,
-          progress: bool = True) -> dict[str, str]:
+          progress: bool = True, kind: str = "datasets") -> dict[str, str]:
     """Make sure every file of dataset ``name`` is in the cache, verified; return their paths.
 
     Raises :class:`DatasetUnavailableError` naming every file that is missing (or corrupt),
     each address tried with its failure, and where to put the files by hand.
     """
-    folder = dataset_dir(name)
+    folder = dataset_dir(name, kind)
     paths: dict[str, str] = {}
     problems: list[str] = []
     for remote in files:
+        if remote.checksum is None:
+            raise DatasetUnavailableError(
+                f"{name}: no published checksum is known for {remote.name}, so zerograd will not use or "
+                f"download it unverified. Get it yourself (from {', '.join(remote.urls) or 'its publisher'}), "
+                f"check it, and pass its checksum ('sha256:<hex>'); it is then kept in {folder}.")
         path = os.path.join(folder, remote.name)
         corrupt = False
         if os.path.exists(path):

@@ -6,6 +6,8 @@ same functions, so gradients can be differentiated again.
 """
 from zerograd.core.ops import add, broadcast_to, copy, div, mul, neg, pow, rdiv, rsub, sub, sum_to
 from zerograd.functions.combine import abs, argmax, clip, concat, maximum, minimum, split, stack, where
+from zerograd.functions.conv import (average_pooling, col2im, conv2d, conv2d_simple, deconv2d, im2col, pooling,
+                                    pooling_simple)
 from zerograd.functions.elementwise import cos, exp, log, sin, sqrt, square, tanh
 from zerograd.functions.indexing import get_item
 from zerograd.functions.linalg import dot, linear, matmul
@@ -17,5 +19,6 @@ from zerograd.functions.loss import (binary_cross_entropy, mean_squared_error, s
                                     softmax_cross_entropy)
 from zerograd.functions.metrics import accuracy
 from zerograd.functions.normalization import batch_norm, layer_norm
+from zerograd.functions.recurrent import lstm
 from zerograd.functions.regularization import dropout
 from zerograd.functions import _methods  # noqa: F401  (installs Variable.reshape, .T, .sum, @, [] ...)

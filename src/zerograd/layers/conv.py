@@ -1,0 +1,65 @@
+"""Convolution layers: Conv2d and Deconv2d, weights created at the first call as the book does."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from zerograd.backend import get_array_module
+from zerograd.core import Parameter, Variable
+from zerograd.functions.conv import conv2d, deconv2d
+from zerograd.functions.conv_utils import IntPair, pair
+from zerograd.layers.base import Layer
+
+
+class Conv2d(Layer):
+    """2-D convolution with W of shape (out_channels, C, KH, KW) and b of shape (out_channels,).
+
+    W is created at the first call when ``in_channels`` is None, as the book does:
+    ``np.random.randn`` of the weight shape from NumPy's global generator, in ``dtype``,
+    times ``sqrt(1 / (C * KH * KW))``.
+    """
+
+    def __init__(self, out_channels: int, kernel_size: IntPair, stride: IntPair = 1, pad: IntPair = 0,
+                 nobias: bool = False, dtype=np.float32, in_channels: Optional[int] = None) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = pair(kernel_size)
+        self.stride = stride
+        self.pad = pad
+        self.dtype = np.dtype(dtype)
+        self.W = Parameter(None, name="W")
+        if in_channels is not None:
+            self._init_W()
+        self.b = None if nobias else Parameter(np.zeros(out_channels, dtype=self.dtype), name="b")
+
+    def _weight_shape(self) -> tuple[int, int, int, int]:
+        return (self.out_channels, self.in_channels) + self.kernel_size
+
+    def _init_W(self, xp=np) -> None:
+        c = self.in_channels
+        kh, kw = self.kernel_size
+        scale = np.sqrt(1 / (c * kh * kw))
+        w = np.random.randn(*self._weight_shape()).astype(self.dtype) * self.dtype.type(scale)
+        self.W.data = w if xp is np else xp.asarray(w)
+
+    def forward(self, x: Any) -> Variable:
+        if self.W.data is None:
+            self.in_channels = x.shape[1]
+            self._init_W(get_array_module(x.data if isinstance(x, Variable) else x))
+        return conv2d(x, self.W, self.b, self.stride, self.pad)
+
+
+class Deconv2d(Conv2d):
+    """Transposed convolution with W of shape (C, out_channels, KH, KW), initialised like Conv2d
+    (scaled by sqrt(1 / (C * KH * KW)))."""
+
+    def _weight_shape(self) -> tuple[int, int, int, int]:
+        return (self.in_channels, self.out_channels) + self.kernel_size
+
+    def forward(self, x: Any) -> Variable:
+        if self.W.data is None:
+            self.in_channels = x.shape[1]
+            self._init_W(get_array_module(x.data if isinstance(x, Variable) else x))
+        return deconv2d(x, self.W, self.b, self.stride, self.pad)
