@@ -155,3 +155,34 @@ def test_pretrained_without_a_checksum_is_a_clear_error(cache):
 def test_pretrained_offline_error_names_the_file(cache):
     with pytest.raises(DatasetUnavailableError, match=r"resnet50.npz is missing; tried: .*resnet50.npz"):
         ResNet50(pretrained=True, weights_checksum="sha256:" + "0" * 64)
+
+
+def test_parameter_version_counts_assignments():
+    p = zerograd.Parameter(np.zeros(3))
+    v = p.version
+    p.data -= 1.0  # augmented assignment assigns too
+    p.data = np.ones(3)
+    assert p.version == v + 2
+
+
+def test_lstm_sees_updated_weights_after_an_optimizer_step():
+    from zerograd import optimizers
+
+    np.random.seed(0)
+    lstm = L.LSTM(3)
+    fc = L.Linear(1)
+    opt = optimizers.SGD(0.5)
+    model = zerograd.models.Sequential(lstm, fc)
+    opt.setup(model)
+    x = np.random.randn(2, 1).astype(np.float32)
+    loss = F.sum(model(x) ** 2) + F.sum(model(x) ** 2)
+    model.cleargrads()
+    loss.backward()
+    loss.unchain_backward()
+    opt.update()
+    lstm.reset_state()
+    h = lstm(x)
+    a = {g: getattr(lstm, "x2" + g)(x) for g in lstm.GATES}
+    f_i_o_u = F.sigmoid(a["i"]) * F.tanh(a["u"])
+    expected = F.sigmoid(a["o"]) * F.tanh(f_i_o_u)
+    assert np.allclose(h.data, expected.data, atol=1e-6)

@@ -150,6 +150,7 @@ def _walk_arrays(y: "Variable", seed) -> None:
     counter = 1
     grads = {y: seed}  # gradients of intermediate variables, as arrays
     kept = set()  # ids of arrays held by leaf gradients
+    owned = set()  # ids of leaf-gradient arrays this walk allocated by summing: safe to add into
     while heap:
         _, _, f, out = heappop(heap)
         multi = type(f._out) is tuple
@@ -186,8 +187,12 @@ def _walk_arrays(y: "Variable", seed) -> None:
                     if id(gx) in kept or not gx.flags.owndata:
                         gx = gx.copy()
                     x.grad = Variable(gx, requires_grad=False)
+                elif id(g.data) in owned and g.data.dtype == np.result_type(g.data, gx):
+                    g.data += gx  # an array this walk made and nothing else holds: add in place
+                    continue
                 else:
                     x.grad = Variable(_as_array(g.data + gx, x), requires_grad=False)
+                    owned.add(id(x.grad.data))
                 kept.add(id(x.grad.data))
                 continue
             prev = grads.get(x)

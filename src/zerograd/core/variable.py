@@ -125,9 +125,26 @@ class Variable:
 
 
 class Parameter(Variable):
-    """A Variable that a Layer registers as one of its trainable parameters."""
+    """A Variable that a Layer registers as one of its trainable parameters.
 
-    __slots__ = ()
+    ``version`` counts assignments to ``data`` (``p.data -= lr * g`` assigns too), so layers
+    can tell when a value derived from the parameter must be recomputed.
+    """
+
+    __slots__ = ("_data", "version")
+
+    def __init__(self, data: Any, name: Optional[str] = None, requires_grad: bool = True) -> None:
+        self.version = 0
+        super().__init__(data, name, requires_grad)
+
+    @property
+    def data(self):
+        return self._data
+
+    @data.setter
+    def data(self, value) -> None:
+        self._data = value
+        self.version += 1
 
 
 from zerograd.core.graph import backward as _backward  # noqa: E402  (graph needs Variable first)

@@ -5,6 +5,7 @@ from typing import Any, Optional
 
 
 from zerograd.backend import get_array_module
+from zerograd.config import Config
 from zerograd.core import Variable
 from zerograd.functions.activation import sigmoid
 from zerograd.functions.combine import concat
@@ -69,6 +70,22 @@ class LSTM(Layer):
         self.h: Optional[Variable] = None
         self.c: Optional[Variable] = None
 
+    def _fused_weights(self) -> tuple[Variable, Variable, Variable]:
+        """The gate weights joined as (Wx, b, Wh). Joined once and reused, step after step,
+        while no parameter has been assigned (``Parameter.version``) and the joined weights are
+        still in a recorded graph (truncated BPTT's ``unchain_backward`` ends a window)."""
+        params = [getattr(self, "x2" + g).W for g in self.GATES] + [getattr(self, "x2" + g).b for g in self.GATES] \
+            + [getattr(self, "h2" + g).W for g in self.GATES]
+        key = tuple((id(p), p.version) for p in params)
+        cached = self.__dict__.get("_fused")
+        if cached is not None and cached[0] == key:
+            joined = cached[1]
+            if not Config.enable_backprop or joined[0].creator is not None:
+                return joined
+        joined = (concat(params[:4], axis=1), concat(params[4:8], axis=0), concat(params[8:], axis=1))
+        object.__setattr__(self, "_fused", (key, joined))
+        return joined
+
     def forward(self, x: Any) -> Variable:
         data = x.data if isinstance(x, Variable) else x
         xp = get_array_module(data)
@@ -77,9 +94,7 @@ class LSTM(Layer):
                 layer = getattr(self, "x2" + g)
                 layer.in_size = data.shape[1]
                 layer._init_W(xp)
-        Wx = concat([getattr(self, "x2" + g).W for g in self.GATES], axis=1)
-        b = concat([getattr(self, "x2" + g).b for g in self.GATES], axis=0)
-        Wh = concat([getattr(self, "h2" + g).W for g in self.GATES], axis=1)
+        Wx, b, Wh = self._fused_weights()
         n = data.shape[0]
         h = self.h if self.h is not None else xp.zeros((n, self.hidden_size), dtype=Wh.dtype)
         c = self.c if self.c is not None else xp.zeros((n, self.hidden_size), dtype=Wh.dtype)
