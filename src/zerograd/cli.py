@@ -1,13 +1,42 @@
-"""The ``zerograd`` command.
+"""The ``zerograd`` command (also ``python -m zerograd``).
 
-``zerograd demo`` (the default) shows the engine at work: the seed's rule, a
-known gradient from the book, and higher-order derivatives of tanh.
+    zerograd train            train an MLP on the spiral data (seconds) and draw its plots
+    zerograd train --dataset mnist --model cnn --epochs 3
+    zerograd train --resume   continue a run exactly where it stopped
+    zerograd graph            write the computational graph of a small model
+    zerograd demo             the engine at work: the seed's rule, higher-order derivatives
+
+Errors (bad options, a missing dataset, a folder that cannot be written) are one line on
+standard error and a non-zero exit status.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+import tempfile
+from dataclasses import asdict
 from typing import Optional, Sequence
+
+
+class CLIError(Exception):
+    """An error to report as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not usage plus message
+        raise CLIError(f"{message} (see '{self.prog} --help')")
+
+
+def _writable_folder(path: str) -> str:
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as e:
+        raise CLIError(f"cannot write to the output folder {path!r}: {e.strerror or e}") from None
+    return path
 
 
 def _demo() -> int:
@@ -21,14 +50,12 @@ def _demo() -> int:
     y = x + x
     y.backward()
     print(f"y = x + x at x = 3:            dy/dx = {x.grad}   (a variable used twice sums its gradients)")
-
     a = Variable(np.array(1.0))
     b = Variable(np.array(1.0))
     z = (1 + (a + b + 1) ** 2 * (19 - 14 * a + 3 * a ** 2 - 14 * b + 6 * a * b + 3 * b ** 2)) * (
         30 + (2 * a - 3 * b) ** 2 * (18 - 32 * a + 12 * a ** 2 + 48 * b - 36 * a * b + 27 * b ** 2))
     z.backward()
     print(f"Goldstein-Price at (1, 1):     gradient = ({a.grad.item():.0f}, {b.grad.item():.0f})")
-
     t = Variable(np.array(1.0))
     y = F.tanh(t)
     y.backward(create_graph=True)
@@ -42,15 +69,167 @@ def _demo() -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from zerograd.training import ConfigError, Trainer, TrainConfig, build_task
+
+    out = _writable_folder(args.out)
+    config = TrainConfig(dataset=args.dataset, model=args.model, epochs=args.epochs, batch_size=args.batch_size,
+                         lr=args.lr, optimizer=args.optimizer, seed=args.seed, hidden=args.hidden, bptt=args.bptt)
+    config_path = os.path.join(out, "config.json")
+    if args.resume:
+        if not os.path.exists(config_path):
+            raise CLIError(f"--resume: no earlier run in {out!r} (config.json is missing)")
+        with open(config_path) as fh:
+            saved = json.load(fh)
+        given = {k: v for k, v in asdict(config).items() if v is not None and k != "seed"}
+        given_keys = {"dataset", "model"} if args.dataset is None else set()
+        for key, value in given.items():
+            if key in ("dataset", "model") and key in given_keys:
+                continue
+            if key == "epochs":
+                continue  # a resumed run may be given more epochs
+            if key in saved and saved[key] != value and getattr(args, key, None) is not None:
+                raise CLIError(f"--resume: --{key.replace('_', '-')} {value} differs from the run in {out!r} "
+                               f"({saved[key]}); resume with the same options")
+        saved_epochs = saved["epochs"]
+        config = TrainConfig(**saved)
+        if args.epochs is not None:
+            config.epochs = args.epochs
+        elif config.epochs is None:
+            config.epochs = saved_epochs
+    try:
+        config = config.resolved()
+    except ConfigError as e:
+        raise CLIError(str(e)) from None
+
+    np.random.seed(config.seed)
+    task = build_task(config)
+    trainer = Trainer(task, out, progress=None if args.progress else False, log_every=args.log_every)
+    if args.resume:
+        trainer.resume()
+        if trainer.epoch >= config.epochs:
+            print(f"nothing to do: the run in {out} already has {trainer.epoch} epochs (pass --epochs to go on)")
+            return 0
+        print(f"resuming from epoch {trainer.epoch} of {config.epochs}")
+    else:
+        trainer.write_config()
+    name = f"{config.model.upper()} on {config.dataset}"
+    print(f"training {name}: {config.epochs} epochs, batch {config.batch_size}, {config.optimizer} lr {config.lr}, "
+          f"hidden {config.hidden}, seed {config.seed}")
+    history = trainer.run()
+    trainer.write_config()
+    written = ["metrics.csv", "best.npz", "checkpoint.npz", "config.json"]
+    try:
+        from zerograd import plotting
+
+        plotting.learning_curve(history, os.path.join(out, "learning_curve.png"), title=name)
+        written.append("learning_curve.png")
+        if config.dataset == "spiral":
+            data = task.train_set
+            plotting.decision_boundary(task.model, data.data, data.label, os.path.join(out, "decision_boundary.png"),
+                                       title=name)
+            written.append("decision_boundary.png")
+    except ImportError as e:
+        print(f"plots skipped: {e}")
+    last = history[-1]
+    summary = f"test loss {last['test_loss']:.4f}"
+    if last.get("test_accuracy") is not None:
+        summary += f", test accuracy {last['test_accuracy']:.4f}"
+    print(f"done: {summary}. Wrote {', '.join(written)} to {out}")
+    return 0
+
+
+def _graph(args: argparse.Namespace) -> int:
+    import shutil
+
+    import numpy as np
+
+    import zerograd.functions as F
+    from zerograd.models import MLP
+    from zerograd.utils import get_dot_graph, plot_dot_graph
+
+    out = _writable_folder(args.out)
+    np.random.seed(0)
+    model = MLP((args.hidden, 3))
+    x = np.random.rand(5, 2).astype(np.float32)
+    t = np.array([0, 1, 2, 1, 0])
+    loss = F.softmax_cross_entropy(model(x), t)
+    loss.name = "loss"
+    dot_path = os.path.join(out, "graph.dot")
+    with open(dot_path, "w") as fh:
+        fh.write(get_dot_graph(loss, verbose=True))
+    written = [dot_path]
+    if args.format != "dot":
+        if shutil.which("dot") is None:
+            print(f"wrote {dot_path}; {args.format.upper()} skipped: Graphviz's 'dot' is not installed "
+                  "(apt-get install graphviz / brew install graphviz)")
+            return 0
+        written.append(plot_dot_graph(loss, verbose=True, to_file=os.path.join(out, f"graph.{args.format}")))
+    print("wrote " + ", ".join(written))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from zerograd.training import DATASETS, MODELS, OPTIMIZERS
+
+    parser = _Parser(prog="zerograd", description="zerograd: a define-by-run deep-learning framework")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    sub.add_parser("demo", help="show automatic differentiation at work")
+    train = sub.add_parser("train", help="train a model, with progress, metrics, checkpoints and plots")
+    train.add_argument("--dataset", choices=DATASETS, default=None, help="default: spiral")
+    train.add_argument("--model", choices=MODELS, default=None, help="default: mlp (lstm for sincurve)")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--lr", type=float)
+    train.add_argument("--optimizer", choices=OPTIMIZERS)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--hidden", type=int, help="hidden units")
+    train.add_argument("--bptt", type=int, default=30, help="truncated BPTT length (sincurve with lstm)")
+    train.add_argument("--out", default="out", help="output folder (default: out)")
+    train.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    train.add_argument("--log-every", type=int, default=None, help="print every N epochs")
+    train.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    graph = sub.add_parser("graph", help="write the computational graph of a small model")
+    graph.add_argument("--out", default="out")
+    graph.add_argument("--format", choices=("png", "svg", "dot"), default="png")
+    graph.add_argument("--hidden", type=int, default=4)
+    return parser
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="zerograd", description="zerograd: a define-by-run deep-learning framework")
-    sub = parser.add_subparsers(dest="command")
-    sub.add_parser("demo", help="show automatic differentiation at work (the default)")
-    args = parser.parse_args(argv)
-    if args.command in (None, "demo"):
+    from zerograd.datasets import DatasetUnavailableError
+    from zerograd.serialization import CheckpointError
+
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "train":
+            if args.dataset is not None and args.model is None:
+                args.model = "lstm" if args.dataset == "sincurve" else "mlp"
+            if not args.resume:
+                args.dataset = args.dataset or "spiral"
+                args.model = args.model or "mlp"
+            return _train(args)
+        if args.command == "graph":
+            return _graph(args)
         return _demo()
-    parser.error(f"unknown command {args.command!r}")
-    return 2
+    except CLIError as e:
+        print(f"zerograd: error: {e}", file=sys.stderr)
+        return 2
+    except DatasetUnavailableError as e:
+        lines = str(e).splitlines()
+        print(f"zerograd: error: {lines[0]} " + " ".join(line.strip() for line in lines[1:]), file=sys.stderr)
+        return 1
+    except CheckpointError as e:
+        print(f"zerograd: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"zerograd: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("zerograd: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
