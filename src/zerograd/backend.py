@@ -24,15 +24,20 @@ array_types: tuple[type, ...] = (np.ndarray,) if cp is None else (np.ndarray, cp
 
 def get_array_module(x: Any):
     """Return ``numpy`` or ``cupy``, whichever owns ``x`` (a Variable or an array)."""
-    data = getattr(x, "data", x) if not isinstance(x, array_types) else x
+    data = _array_of(x)
     if cp is not None and isinstance(data, cp.ndarray):
         return cp
     return np
 
 
+def _array_of(x: Any) -> Any:
+    """The array inside a Variable, or ``x`` itself (a CuPy array's own ``.data`` is a pointer)."""
+    return x if isinstance(x, array_types) else getattr(x, "data", x)
+
+
 def as_numpy(x: Any) -> np.ndarray:
     """Return ``x`` (a Variable, array or scalar) as a NumPy array, copying from the GPU if needed."""
-    data = getattr(x, "data", x)
+    data = _array_of(x)
     if np.isscalar(data):
         return np.asarray(data)
     if isinstance(data, np.ndarray):
@@ -46,5 +51,5 @@ def as_cupy(x: Any):
     """Return ``x`` as a CuPy array; raises a clear error when CuPy is unavailable."""
     if cp is None:
         raise RuntimeError("as_cupy: CuPy is not installed (pip install cupy-cuda12x, on a machine with a GPU)")
-    data = getattr(x, "data", x)
+    data = _array_of(x)
     return cp.asarray(data)

@@ -141,3 +141,8 @@ def test_conv_and_lstm_layers_on_gpu():
     with zerograd.no_grad(), zerograd.test_mode():
         dropped = F.dropout(Variable(x))
     assert isinstance(dropped.data, cp.ndarray)
+    with pytest.raises(TypeError, match=r"Net|Conv2d: its parameters are on the GPU but the input is on the CPU"):
+        net(cp.asnumpy(x))
+    cpu_layer = L.Linear(3, in_size=2)
+    with pytest.raises(TypeError, match="Linear: its parameters are on the CPU but the input is on the GPU"):
+        cpu_layer(cp.ones((1, 2), dtype=cp.float32))

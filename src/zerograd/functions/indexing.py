@@ -32,7 +32,9 @@ def _scatter_add(xp, target, index, values) -> None:
         target[index] += values
     elif xp is np:
         np.add.at(target, index, values)
-    else:  # CuPy
+    elif hasattr(xp.add, "at"):  # CuPy 13 and newer
+        xp.add.at(target, index, values)
+    else:  # older CuPy
         import cupyx  # type: ignore[import-not-found]
 
         cupyx.scatter_add(target, index, values)

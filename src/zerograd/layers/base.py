@@ -11,6 +11,28 @@ from zerograd.core import Parameter
 from zerograd.serialization import CheckpointError, check_keys, load_arrays, save_arrays
 
 
+def check_device(layer: "Layer", x: Any, param: Parameter) -> None:
+    """Raise a clear error when input ``x`` and ``param`` live on different devices (CPU/GPU).
+    Costs nothing where CuPy is absent."""
+    from zerograd import backend
+
+    if backend.cp is None or param.data is None:
+        return
+    data = x.data if hasattr(x, "creator") else x
+    x_gpu = isinstance(data, backend.cp.ndarray)
+    p_gpu = isinstance(param.data, backend.cp.ndarray)
+    if x_gpu != p_gpu:
+        where = ("the GPU", "the CPU") if p_gpu else ("the CPU", "the GPU")
+        raise TypeError(f"{type(layer).__name__}: its parameters are on {where[0]} but the input is on {where[1]}; "
+                        f"call model.{'to_gpu' if x_gpu else 'to_cpu'}() or move the data")
+
+
+def adopt_device(layer: "Layer", xp) -> None:
+    """Move a layer that is creating its parameters lazily to the device of its first input."""
+    if xp is not np:
+        layer.to_gpu()
+
+
 class Layer:
     """Base of every layer and model.
 

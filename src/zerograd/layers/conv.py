@@ -9,7 +9,7 @@ from zerograd.backend import get_array_module
 from zerograd.core import Parameter, Variable
 from zerograd.functions.conv import conv2d, deconv2d
 from zerograd.functions.conv_utils import IntPair, pair
-from zerograd.layers.base import Layer
+from zerograd.layers.base import Layer, adopt_device, check_device
 
 
 class Conv2d(Layer):
@@ -44,10 +44,17 @@ class Conv2d(Layer):
         w = np.random.randn(*self._weight_shape()).astype(self.dtype) * self.dtype.type(scale)
         self.W.data = w if xp is np else xp.asarray(w)
 
-    def forward(self, x: Any) -> Variable:
+    def _prepare(self, x: Any) -> None:
         if self.W.data is None:
             self.in_channels = x.shape[1]
-            self._init_W(get_array_module(x.data if isinstance(x, Variable) else x))
+            xp = get_array_module(x)
+            self._init_W(xp)
+            adopt_device(self, xp)
+        else:
+            check_device(self, x, self.W)
+
+    def forward(self, x: Any) -> Variable:
+        self._prepare(x)
         return conv2d(x, self.W, self.b, self.stride, self.pad)
 
 
@@ -59,7 +66,5 @@ class Deconv2d(Conv2d):
         return (self.in_channels, self.out_channels) + self.kernel_size
 
     def forward(self, x: Any) -> Variable:
-        if self.W.data is None:
-            self.in_channels = x.shape[1]
-            self._init_W(get_array_module(x.data if isinstance(x, Variable) else x))
+        self._prepare(x)
         return deconv2d(x, self.W, self.b, self.stride, self.pad)

@@ -8,7 +8,8 @@ import numpy as np
 from zerograd.core import Parameter, Variable
 from zerograd.functions.embedding import embed_id
 from zerograd.functions.linalg import linear
-from zerograd.layers.base import Layer
+from zerograd.backend import get_array_module
+from zerograd.layers.base import Layer, adopt_device, check_device
 
 
 class Linear(Layer):
@@ -38,9 +39,11 @@ class Linear(Layer):
         if self.W.data is None:
             shape = x.shape if hasattr(x, "shape") else np.shape(x)
             self.in_size = shape[-1]
-            from zerograd.backend import get_array_module
-
-            self._init_W(get_array_module(x))
+            xp = get_array_module(x)
+            self._init_W(xp)
+            adopt_device(self, xp)
+        else:
+            check_device(self, x, self.W)
         return linear(x, self.W, self.b)
 
 

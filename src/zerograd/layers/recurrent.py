@@ -11,7 +11,7 @@ from zerograd.functions.activation import sigmoid
 from zerograd.functions.combine import concat
 from zerograd.functions.elementwise import tanh
 from zerograd.functions.recurrent import lstm
-from zerograd.layers.base import Layer
+from zerograd.layers.base import Layer, adopt_device, check_device
 from zerograd.layers.linear import Linear
 
 
@@ -94,6 +94,9 @@ class LSTM(Layer):
                 layer = getattr(self, "x2" + g)
                 layer.in_size = data.shape[1]
                 layer._init_W(xp)
+            adopt_device(self, xp)
+        else:
+            check_device(self, data, self.h2f.W)
         Wx, b, Wh = self._fused_weights()
         n = data.shape[0]
         h = self.h if self.h is not None else xp.zeros((n, self.hidden_size), dtype=Wh.dtype)
