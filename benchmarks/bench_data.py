@@ -46,8 +46,7 @@ def main() -> None:
         index = np.random.permutation(len(images))
         for i in range(600):
             b = index[i * 100:(i + 1) * 100]
-            x = (images[b].reshape(100, -1).astype(np.float32) - 0.0) / 255.0
-            t = train.label[b]
+            (images[b].reshape(100, -1).astype(np.float32) - 0.0) / 255.0, train.label[b]
 
     times = harness.run_alternating({"numpy by hand": numpy_epoch, "zerograd": zerograd_epoch}, args.rounds)
     harness.report("MNIST, one epoch of 600 batches of 100 (Flatten, ToFloat, Normalize)", times, "s", 1.0,

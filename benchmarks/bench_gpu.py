@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-import harness  # noqa: F401
+import harness  # noqa: F401  (pins BLAS threads, puts src on the path)
 
 import numpy as np
 

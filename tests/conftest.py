@@ -35,3 +35,18 @@ def cache(tmp_path, monkeypatch):
     home = tmp_path / "zg-home"
     monkeypatch.setenv("ZEROGRAD_HOME", str(home))
     return home
+
+
+MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+               "t10k-labels-idx1-ubyte.gz")
+
+
+@pytest.fixture
+def mnist_home(cache, shared_file):
+    """A zerograd cache (ZEROGRAD_HOME) holding links to the shared MNIST and Fashion-MNIST files."""
+    for name in ("mnist", "fashion-mnist"):
+        folder = cache / "datasets" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for f in MNIST_FILES:
+            os.symlink(shared_file(name, f), folder / f)
+    return cache

@@ -5,7 +5,6 @@ differ with the BLAS build (the order of a sum inside matmul), so they are compa
 relative tolerance of 1e-12.
 """
 import numpy as np
-import pytest
 
 import zerograd.functions as F
 from zerograd import Variable, optimizers

@@ -1,6 +1,5 @@
 import csv
 import json
-import os
 import subprocess
 import sys
 
@@ -88,13 +87,7 @@ def test_a_missing_dataset_is_one_line(tmp_path, capsys, monkeypatch):
     assert err.count("\n") == 1
 
 
-def test_mnist_cnn_and_sincurve_lstm_runs(tmp_path, capsys, shared_file, monkeypatch):
-    home = tmp_path / "home" / "datasets" / "mnist"
-    home.mkdir(parents=True)
-    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-                 "t10k-labels-idx1-ubyte.gz"):
-        os.symlink(shared_file("mnist", name), home / name)
-    monkeypatch.setenv("ZEROGRAD_HOME", str(tmp_path / "home"))
+def test_mnist_cnn_and_sincurve_lstm_runs(tmp_path, capsys, mnist_home, monkeypatch):
     import zerograd.datasets.mnist as mnist_module
 
     original = mnist_module.MNIST.prepare

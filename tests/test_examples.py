@@ -3,7 +3,6 @@ import importlib.util
 import os
 
 import numpy as np
-import pytest
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
 
@@ -13,16 +12,6 @@ def load(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture
-def mnist_home(tmp_path, monkeypatch, shared_file):
-    home = tmp_path / "home" / "datasets" / "mnist"
-    home.mkdir(parents=True)
-    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-                 "t10k-labels-idx1-ubyte.gz"):
-        os.symlink(shared_file("mnist", name), home / name)
-    monkeypatch.setenv("ZEROGRAD_HOME", str(tmp_path / "home"))
 
 
 def test_spiral_mlp_prints_the_books_first_epoch():

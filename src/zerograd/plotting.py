@@ -30,18 +30,12 @@ def learning_curve(history: Sequence[dict], path: str, title: str = "") -> str:
     epochs = [row["epoch"] for row in history]
     has_acc = any(row.get("test_accuracy") is not None for row in history)
     fig, axes = plt.subplots(1, 2 if has_acc else 1, figsize=(10 if has_acc else 5, 4))
-    axes = np.atleast_1d(axes)
-    axes[0].plot(epochs, [r["train_loss"] for r in history], label="train")
-    axes[0].plot(epochs, [r["test_loss"] for r in history], label="test")
-    axes[0].set_xlabel("epoch")
-    axes[0].set_ylabel("loss")
-    axes[0].legend()
-    if has_acc:
-        axes[1].plot(epochs, [r["train_accuracy"] for r in history], label="train")
-        axes[1].plot(epochs, [r["test_accuracy"] for r in history], label="test")
-        axes[1].set_xlabel("epoch")
-        axes[1].set_ylabel("accuracy")
-        axes[1].legend()
+    for ax, metric in zip(np.atleast_1d(axes), ("loss", "accuracy") if has_acc else ("loss",)):
+        for split in ("train", "test"):
+            ax.plot(epochs, [r[f"{split}_{metric}"] for r in history], label=split)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.legend()
     if title:
         fig.suptitle(title)
     fig.tight_layout()

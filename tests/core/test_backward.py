@@ -207,7 +207,6 @@ def test_graph_is_freed_without_the_cyclic_collector():
         y.backward()
         ref_a = weakref.ref(a)
         ref_b = weakref.ref(b)
-        ref_f = weakref.ref(a)  # noqa: F841
         del a, b
         assert ref_a() is not None  # still held by the graph of y
         del y

@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from zerograd.dataloaders import DataLoader, SeqDataLoader
+from zerograd.dataloaders import DataLoader
 from zerograd.datasets import CIFAR10, MNIST, Dataset, FashionMNIST, Shakespeare, SinCurve, Spiral
 from zerograd.transforms import Compose, Flatten, Normalize, ToFloat
 
@@ -19,12 +19,8 @@ def link_shared(cache, shared_file, name, folder, files):
 
 
 @pytest.fixture
-def mnist_cache(cache, shared_file):
-    files = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-             "t10k-labels-idx1-ubyte.gz"]
-    link_shared(cache, shared_file, "mnist", "mnist", files)
-    link_shared(cache, shared_file, "fashion-mnist", "fashion-mnist", files)
-    return cache
+def mnist_cache(mnist_home):
+    return mnist_home
 
 
 def test_spiral_is_the_books():

@@ -42,7 +42,7 @@ def test_the_first_mirror_failing_falls_back_to_the_next(file_server, cache):
 
 def test_a_wrong_checksum_is_refused_and_reported(file_server, cache):
     remote = remote_for(file_server, "corrupt")
-    with pytest.raises(DatasetUnavailableError, match="checksum mismatch") as info:
+    with pytest.raises(DatasetUnavailableError, match="checksum mismatch"):
         fetch("toy", [remote], progress=False)
     assert not (cache / "datasets" / "toy" / "blob.bin").exists()
     assert os.listdir(cache / "datasets" / "toy") == []

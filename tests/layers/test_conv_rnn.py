@@ -4,7 +4,6 @@ import pytest
 import zerograd
 import zerograd.functions as F
 import zerograd.layers as L
-from zerograd import Variable
 from zerograd.datasets import DatasetUnavailableError
 from zerograd.models import VGG16, ResNet50, ResNet101, ResNet152
 from zerograd.utils import get_conv_outsize, get_deconv_outsize, pair

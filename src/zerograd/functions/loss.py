@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from zerograd.backend import get_array_module
 from zerograd.core import BinaryFunction, Variable, as_variable
 from zerograd.functions.activation import sigmoid, softmax

@@ -7,7 +7,7 @@ gradient, and says which input and which element differ and by how much.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 
 import numpy as np
 
