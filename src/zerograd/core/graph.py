@@ -20,15 +20,11 @@ walk (those of leaves) are wrapped. Functions without ``vjp`` still work: their
 from __future__ import annotations
 
 import heapq
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from zerograd.backend import array_types, get_array_module
 from zerograd.config import Config
-
-if TYPE_CHECKING:
-    from zerograd.core.variable import Variable
+from zerograd.core.variable import Variable  # variable.py imports this module only after defining Variable
 
 
 def _gradient_error(f, i, x, gx) -> ValueError:
@@ -42,7 +38,7 @@ def _count_error(f, n_grads: int, n_inputs: int) -> ValueError:
     return ValueError(f"{type(f).__name__}.backward returned {n_grads} gradients for {n_inputs} inputs")
 
 
-def backward(y: "Variable", retain_grad: bool = False, create_graph: bool = False) -> None:
+def backward(y: Variable, retain_grad: bool = False, create_graph: bool = False) -> None:
     """Accumulate d(y)/d(v) into ``v.grad`` for every variable ``v`` that ``y`` depends on.
 
     A non-scalar ``y`` is seeded with ones (the gradient of ``sum(y)``), and so
@@ -50,7 +46,6 @@ def backward(y: "Variable", retain_grad: bool = False, create_graph: bool = Fals
     variables as soon as they have been used. ``create_graph=True`` records
     the backward computations so the gradients can be differentiated again.
     """
-    from zerograd.core.variable import Variable
 
     data = y.data
     if data is None:
@@ -87,10 +82,9 @@ def _ones(data):
     return get_array_module(data).ones(data.shape, dtype=data.dtype)
 
 
-def _walk_variables(y: "Variable", retain_grad: bool) -> None:
+def _walk_variables(y: Variable, retain_grad: bool) -> None:
     """The walk on Variables, through each function's ``backward``."""
     from zerograd.core.ops import copy
-    from zerograd.core.variable import Variable
 
     # Functions waiting for their step, deepest generation first, each queued once. Entries are
     # (-generation, tie-breaker, function, the output it was reached through); pushes are inline.
@@ -137,9 +131,8 @@ def _walk_variables(y: "Variable", retain_grad: bool) -> None:
             _clear_output_grads(f, out, multi)
 
 
-def _walk_arrays(y: "Variable", seed) -> None:
+def _walk_arrays(y: Variable, seed) -> None:
     """The fast walk on raw arrays (no create_graph, no retain_grad); ``seed`` is dy/dy."""
-    from zerograd.core.variable import Variable
 
     # Functions waiting for their step, deepest generation first, each queued once. Entries are
     # (-generation, tie-breaker, function, the output it was reached through); pushes are inline.
@@ -228,7 +221,6 @@ def _as_tuple(f, gxs, n_inputs: int) -> tuple:
 
 def _backward_on_arrays(f, gys):
     """Run a function's Variable-level ``backward`` for the array walk, returning arrays."""
-    from zerograd.core.variable import Variable
 
     x0 = f.inputs[0]
     gxs = f.backward(*[Variable(_as_array(g, x0), requires_grad=False) for g in gys])
@@ -239,7 +231,6 @@ def _backward_on_arrays(f, gys):
 
 def _output_grads(f, arrays: bool, grads=None) -> list:
     """Gradients of a multi-output function's outputs; zeros for an output that got none (or died)."""
-    from zerograd.core.variable import Variable
 
     gys = []
     for k, ref in enumerate(f._out):

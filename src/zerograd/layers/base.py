@@ -6,6 +6,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
+from zerograd import backend
 from zerograd.backend import as_numpy, get_array_module
 from zerograd.core import Parameter
 from zerograd.serialization import CheckpointError, check_keys, load_arrays, save_arrays
@@ -14,8 +15,6 @@ from zerograd.serialization import CheckpointError, check_keys, load_arrays, sav
 def check_device(layer: "Layer", x: Any, param: Parameter) -> None:
     """Raise a clear error when input ``x`` and ``param`` live on different devices (CPU/GPU).
     Costs nothing where CuPy is absent."""
-    from zerograd import backend
-
     if backend.cp is None or param.data is None:
         return
     data = x.data if hasattr(x, "creator") else x
@@ -83,11 +82,22 @@ class Layer:
 
     def params(self) -> Iterator[Parameter]:
         """Every parameter, in assignment order, recursing into sub-layers."""
-        return iter([p for _, p in self._named_param_list("")])
+        return iter(self._param_list())
+
+    def _param_list(self) -> list[Parameter]:
+        out = []
+        attrs = self.__dict__
+        for name in self._names:
+            obj = attrs[name]
+            if isinstance(obj, Layer):
+                out.extend(obj._param_list())
+            else:
+                out.append(obj)
+        return out
 
     def cleargrads(self) -> None:
-        for p in self.params():
-            p.cleargrad()
+        for p in self._param_list():
+            p.grad = None
 
     # --------------------------------------------------------------- devices
     def to_cpu(self) -> "Layer":

@@ -8,6 +8,7 @@ import numpy as np
 from zerograd.core import Parameter, Variable
 from zerograd.functions.embedding import embed_id
 from zerograd.functions.linalg import linear
+from zerograd import backend
 from zerograd.backend import get_array_module
 from zerograd.layers.base import Layer, adopt_device, check_device
 
@@ -42,7 +43,7 @@ class Linear(Layer):
             xp = get_array_module(x)
             self._init_W(xp)
             adopt_device(self, xp)
-        else:
+        elif backend.cp is not None:
             check_device(self, x, self.W)
         return linear(x, self.W, self.b)
 
