@@ -118,3 +118,12 @@ def test_demo_and_python_dash_m(tmp_path):
     result = subprocess.run([sys.executable, "-m", "zerograd", "train", "--nope"], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 2 and result.stderr.startswith("zerograd: error:")
+
+
+def test_resume_keeps_the_runs_own_options(tmp_path, capsys):
+    out = tmp_path / "s"
+    assert run("train", "--dataset", "sincurve", "--epochs", "1", "--hidden", "8", "--bptt", "10",
+               "--out", str(out)) == 0
+    assert run("train", "--out", str(out), "--resume", "--epochs", "2") == 0
+    assert "LSTM on sincurve: 2 epochs, batch 30, adam lr 0.001, hidden 8" in capsys.readouterr().out
+    assert json.load(open(out / "config.json"))["bptt"] == 10

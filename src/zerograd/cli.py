@@ -16,7 +16,6 @@ import json
 import os
 import sys
 import tempfile
-from dataclasses import asdict
 from typing import Optional, Sequence
 
 
@@ -75,30 +74,24 @@ def _train(args: argparse.Namespace) -> int:
     from zerograd.training import ConfigError, Trainer, TrainConfig, build_task
 
     out = _writable_folder(args.out)
-    config = TrainConfig(dataset=args.dataset, model=args.model, epochs=args.epochs, batch_size=args.batch_size,
-                         lr=args.lr, optimizer=args.optimizer, seed=args.seed, hidden=args.hidden, bptt=args.bptt)
     config_path = os.path.join(out, "config.json")
+    options = ("dataset", "model", "batch_size", "lr", "optimizer", "seed", "hidden", "bptt")
     if args.resume:
         if not os.path.exists(config_path):
             raise CLIError(f"--resume: no earlier run in {out!r} (config.json is missing)")
         with open(config_path) as fh:
             saved = json.load(fh)
-        given = {k: v for k, v in asdict(config).items() if v is not None and k != "seed"}
-        given_keys = {"dataset", "model"} if args.dataset is None else set()
-        for key, value in given.items():
-            if key in ("dataset", "model") and key in given_keys:
-                continue
-            if key == "epochs":
-                continue  # a resumed run may be given more epochs
-            if key in saved and saved[key] != value and getattr(args, key, None) is not None:
+        for key in options:  # options given again must agree with the run; --epochs may grow
+            value = getattr(args, key)
+            if value is not None and saved.get(key) != value:
                 raise CLIError(f"--resume: --{key.replace('_', '-')} {value} differs from the run in {out!r} "
-                               f"({saved[key]}); resume with the same options")
-        saved_epochs = saved["epochs"]
+                               f"({saved.get(key)}); resume with the same options")
         config = TrainConfig(**saved)
         if args.epochs is not None:
             config.epochs = args.epochs
-        elif config.epochs is None:
-            config.epochs = saved_epochs
+    else:
+        given = {key: getattr(args, key) for key in options if getattr(args, key) is not None}
+        config = TrainConfig(epochs=args.epochs, **given)
     try:
         config = config.resolved()
     except ConfigError as e:
@@ -184,9 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int)
     train.add_argument("--lr", type=float)
     train.add_argument("--optimizer", choices=OPTIMIZERS)
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, help="default: 0")
     train.add_argument("--hidden", type=int, help="hidden units")
-    train.add_argument("--bptt", type=int, default=30, help="truncated BPTT length (sincurve with lstm)")
+    train.add_argument("--bptt", type=int, help="truncated BPTT length, default 30 (sincurve with lstm)")
     train.add_argument("--out", default="out", help="output folder (default: out)")
     train.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     train.add_argument("--log-every", type=int, default=None, help="print every N epochs")

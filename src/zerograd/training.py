@@ -221,7 +221,7 @@ class Trainer:
             raise CheckpointError(f"--resume: no checkpoint in {self.out} (run without --resume first)")
         data = load_arrays(path)
         model_state = {k[len("model/"):]: v for k, v in data.items() if k.startswith("model/")}
-        if self.task.model.state_dict() == {} or any(p.data is None for p in self.task.model.params()):
+        if any(p.data is None for p in self.task.model.params()):
             self._build_lazy_parameters()
         self.task.model.load_state_dict(model_state)
         self.optimizer.load_state_dict({k[len("optimizer/"):]: v for k, v in data.items()
