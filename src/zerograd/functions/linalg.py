@@ -127,7 +127,9 @@ class Linear(Function):
 
 def linear(x: Any, W: Any, b: Optional[Any] = None) -> Variable:
     """Affine map ``x @ W + b``. x may have extra leading axes: (..., in) -> (..., out)."""
-    x_shape = x.shape if isinstance(x, Variable) else np.shape(x)
+    x_shape = getattr(x, "shape", None)
+    if x_shape is None:
+        x_shape = np.shape(x)
     if len(x_shape) != 2 and len(x_shape) >= 1:
         W_shape = W.shape if isinstance(W, Variable) else np.shape(W)
         y = linear(reshape(x, (-1, x_shape[-1])), W, b)

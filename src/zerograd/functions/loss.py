@@ -44,15 +44,20 @@ def mean_squared_error(x0: Any, x1: Any) -> Variable:
 
 
 def _check_labels(op: str, x, t) -> None:
+    """Labels must be integers of shape (N,). Negative ones are refused here; those too large
+    are caught where they index the scores (see :func:`_label_error`)."""
     if t.dtype.kind not in "iu":
         raise TypeError(f"{op}: labels must be integers, got dtype {t.dtype}")
     if x.ndim != 2 or t.shape != (x.shape[0],):
         raise ValueError(f"{op}: expected scores of shape (N, C) and labels of shape (N,),"
                          f" got {x.shape} and {t.shape}")
-    if t.size:
-        lo, hi = int(t.min()), int(t.max())
-        if lo < 0 or hi >= x.shape[1]:
-            raise ValueError(f"{op}: labels must lie in [0, {x.shape[1]}), got values in [{lo}, {hi}]")
+    if t.dtype.kind == "i" and t.size and int(t.min()) < 0:
+        raise _label_error(op, x, t)
+
+
+def _label_error(op: str, x, t) -> ValueError:
+    lo, hi = int(t.min()), int(t.max())
+    return ValueError(f"{op}: labels must lie in [0, {x.shape[1]}), got values in [{lo}, {hi}]")
 
 
 class SoftmaxCrossEntropy(BinaryFunction):
@@ -70,8 +75,11 @@ class SoftmaxCrossEntropy(BinaryFunction):
         e = xp.exp(z)
         s = e.sum(axis=1, keepdims=True)
         n = x.shape[0]
-        rows = xp.arange(n)
-        loss = (xp.log(s[:, 0]) - z[rows, t]).sum() / x.dtype.type(n)
+        try:
+            picked = z[xp.arange(n), t]
+        except IndexError:
+            raise _label_error("softmax_cross_entropy", x, t) from None
+        loss = (xp.log(s[:, 0]) - picked).sum() / x.dtype.type(n)
         e /= s
         self.probs = e
         return loss
