@@ -24,6 +24,16 @@ def _pyplot():
     return plt
 
 
+def _save(plt, fig, path: str, title: str = "", suptitle: bool = False) -> str:
+    """Title, lay out, write the PNG and release the figure."""
+    if title:
+        (fig.suptitle if suptitle else fig.axes[0].set_title)(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def learning_curve(history: Sequence[dict], path: str, title: str = "") -> str:
     """Train and test loss (and accuracy, when present) per epoch, saved as a PNG."""
     plt = _pyplot()
@@ -36,12 +46,7 @@ def learning_curve(history: Sequence[dict], path: str, title: str = "") -> str:
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.legend()
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path, title, suptitle=True)
 
 
 def decision_boundary(model: Any, x: np.ndarray, t: np.ndarray, path: str, title: str = "") -> str:
@@ -64,12 +69,7 @@ def decision_boundary(model: Any, x: np.ndarray, t: np.ndarray, path: str, title
         ax.scatter(x[t == c, 0], x[t == c, 1], s=15, marker=markers[c % len(markers)], color=colors[c],
                    label=f"class {c}")
     ax.legend(loc="upper right")
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path, title)
 
 
 def curve_prediction(target: np.ndarray, predicted: np.ndarray, path: str, title: str = "") -> str:
@@ -79,12 +79,7 @@ def curve_prediction(target: np.ndarray, predicted: np.ndarray, path: str, title
     ax.plot(target, label="target")
     ax.plot(predicted, label="predicted")
     ax.legend()
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path, title)
 
 
 def image_grid(images: np.ndarray, path: str, image_shape: tuple = (28, 28), title: str = "") -> str:
