@@ -103,6 +103,7 @@ def test_mnist_cnn_and_sincurve_lstm_runs(tmp_path, capsys, mnist_home, monkeypa
                str(tmp_path / "lstm")) == 0
     out = capsys.readouterr().out
     assert "CNN on mnist" in out and "LSTM on sincurve" in out
+    assert (tmp_path / "lstm" / "prediction.png").exists()
 
 
 def test_graph_command_writes_dot(tmp_path, capsys):

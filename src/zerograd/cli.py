@@ -124,6 +124,13 @@ def _train(args: argparse.Namespace) -> int:
             plotting.decision_boundary(task.model, data.data, data.label, os.path.join(out, "decision_boundary.png"),
                                        title=name)
             written.append("decision_boundary.png")
+        elif config.dataset == "sincurve":
+            from zerograd.training import predict_sequence
+
+            target, predicted = predict_sequence(task)
+            plotting.curve_prediction(target, predicted, os.path.join(out, "prediction.png"),
+                                      title=f"{name}: one-step predictions of the test curve")
+            written.append("prediction.png")
     except ImportError as e:
         print(f"plots skipped: {e}")
     last = history[-1]

@@ -179,6 +179,21 @@ def evaluate(task: Task, batch_size: int) -> tuple[float, Optional[float]]:
     return total_loss / n, (total_acc / n if task.classification else None)
 
 
+def predict_sequence(task: Task) -> tuple[np.ndarray, np.ndarray]:
+    """(targets, one-step predictions) over the test sequence, without a graph."""
+    model = task.model
+    predictions = []
+    with no_grad(), test_mode():
+        if task.sequence:
+            model.reset_state()
+        for i in range(len(task.test_set)):
+            x, _ = task.test_set[i]
+            predictions.append(model(x.reshape(1, -1)).item())
+        if task.sequence:
+            model.reset_state()
+    return np.asarray(task.test_set.label).reshape(-1), np.asarray(predictions)
+
+
 class Trainer:
     """Runs epochs, writes ``metrics.csv``, ``best.npz`` and ``checkpoint.npz`` into ``out``."""
 
