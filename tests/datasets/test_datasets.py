@@ -1,7 +1,6 @@
 import io
 import os
 import tarfile
-import time
 
 import numpy as np
 import pytest
@@ -105,17 +104,18 @@ def test_fashion_mnist_from_the_shared_files(mnist_cache):
     assert ds[0][1] == 9 and FashionMNIST.labels()[9] == "Ankle boot"
 
 
-def test_one_mnist_epoch_is_fast(mnist_cache):
+def test_one_mnist_epoch_in_batches(mnist_cache):
+    # (its speed is measured by benchmarks/bench_data.py, not asserted here)
     np.random.seed(0)
-    loader = DataLoader(MNIST(train=True), batch_size=100)
-    start = time.perf_counter()
-    n = 0
+    train = MNIST(train=True)
+    loader = DataLoader(train, batch_size=100)
+    n, seen = 0, np.zeros(10, dtype=np.int64)
     for x, t in loader:
         n += len(x)
-    seconds = time.perf_counter() - start
+        seen += np.bincount(t, minlength=10)
     assert n == 60000 and loader.iteration == 0
     assert x.dtype == np.float32 and x.shape == (100, 784)
-    assert seconds < 2.0, f"one epoch took {seconds:.2f} s"
+    assert np.array_equal(seen, np.bincount(train.label, minlength=10))  # every item exactly once
 
 
 def test_shakespeare(cache, shared_file):
