@@ -15,15 +15,7 @@ from zerograd import optimizers
 from zerograd.models import MLP
 from zerograd.training import CNN
 
-
-def step_fn(model, opt, x, t):
-    def step():
-        loss = F.softmax_cross_entropy(model(x), t)
-        model.cleargrads()
-        loss.backward()
-        opt.update()
-        return loss
-    return step
+from bench_nn import training_step
 
 
 def timed(step, sync, repeat):
@@ -58,7 +50,8 @@ def main() -> None:
                 xx, tt = cp.asarray(x), cp.asarray(t)
             opt = optimizers.Adam().setup(model)
             sync = cp.cuda.Device().synchronize if device == "gpu" else (lambda: None)
-            results[device] = timed(step_fn(model, opt, xx, tt), sync, 20 if device == "gpu" else 5)
+            step = training_step(model, opt)
+            results[device] = timed(lambda: step(xx, tt), sync, 20 if device == "gpu" else 5)
         print(f"{name}: CPU {results['cpu'] * 1e3:.1f} ms, GPU {results['gpu'] * 1e3:.2f} ms per step "
               f"({results['cpu'] / results['gpu']:.1f}x)")
 

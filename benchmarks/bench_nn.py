@@ -57,11 +57,8 @@ class NumpyMLP:
         return loss
 
 
-def zerograd_step_fn(sizes, lr=0.1):
-    np.random.seed(0)
-    model = MLP(sizes[1:])
-    opt = optimizers.SGD(lr).setup(model)
-
+def training_step(model, opt):
+    """One zerograd training step with softmax cross entropy, as a function of (x, t)."""
     def step(x, t):
         loss = F.softmax_cross_entropy(model(x), t)
         model.cleargrads()
@@ -69,6 +66,12 @@ def zerograd_step_fn(sizes, lr=0.1):
         opt.update()
         return loss
     return step
+
+
+def zerograd_step_fn(sizes, lr=0.1):
+    np.random.seed(0)
+    model = MLP(sizes[1:])
+    return training_step(model, optimizers.SGD(lr).setup(model))
 
 
 def torch_step_fn(torch, sizes, lr=0.1):

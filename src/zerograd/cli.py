@@ -106,13 +106,11 @@ def _train(args: argparse.Namespace) -> int:
             print(f"nothing to do: the run in {out} already has {trainer.epoch} epochs (pass --epochs to go on)")
             return 0
         print(f"resuming from epoch {trainer.epoch} of {config.epochs}")
-    else:
-        trainer.write_config()
+    trainer.write_config()  # before training, with the (possibly raised) epoch count
     name = f"{config.model.upper()} on {config.dataset}"
     print(f"training {name}: {config.epochs} epochs, batch {config.batch_size}, {config.optimizer} lr {config.lr}, "
           f"hidden {config.hidden}, seed {config.seed}")
     history = trainer.run()
-    trainer.write_config()
     written = ["metrics.csv", "best.npz", "checkpoint.npz", "config.json"]
     try:
         from zerograd import plotting
