@@ -2,6 +2,9 @@
 
 ``Config.enable_backprop``: record the graph (False inside ``no_grad()``).
 ``Config.train``: training behaviour of dropout and batch norm (False inside ``test_mode()``).
+``Config.strict_grad_dtype``: a gradient takes its variable's dtype, as in PyTorch (False:
+DeZero's rule, which the book's printed numbers depend on: a gradient keeps the dtype it was
+computed in, so a float32 weight used with float64 data gets a float64 gradient).
 
 Each thread sees its own values, so one thread inside ``no_grad()`` never
 switches off the graph of another.
@@ -18,6 +21,7 @@ class _Config(threading.local):
     def __init__(self) -> None:
         self.enable_backprop = True
         self.train = True
+        self.strict_grad_dtype = True
 
 
 Config = _Config()
@@ -30,7 +34,8 @@ class using_config:
 
     def __init__(self, name: str, value: Any) -> None:
         if not hasattr(Config, name):
-            raise AttributeError(f"using_config: unknown config name {name!r} (known: enable_backprop, train)")
+            raise AttributeError(f"using_config: unknown config name {name!r}"
+                                 f" (known: {', '.join(vars(Config))})")
         self.name = name
         self.value = value
 

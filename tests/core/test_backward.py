@@ -324,7 +324,7 @@ def test_wrong_number_of_gradients_is_reported():
 
 
 @pytest.mark.parametrize("retain_grad", [False, True])
-def test_both_walks_give_0d_array_gradients(retain_grad):
+def test_0d_gradients_are_0d_arrays(retain_grad):
     x = Variable(np.array(0.5))
     y = F.sin(x) * 2.0 + F.exp(x)
     y.backward(retain_grad=retain_grad)
@@ -333,7 +333,7 @@ def test_both_walks_give_0d_array_gradients(retain_grad):
 
 
 @pytest.mark.parametrize("retain_grad", [False, True])
-def test_a_backward_may_return_plain_arrays(retain_grad):
+def test_a_book_style_backward_may_return_plain_arrays(retain_grad):
     class Double(Function):
         def forward(self, x):
             return x * 2
@@ -348,8 +348,9 @@ def test_a_backward_may_return_plain_arrays(retain_grad):
     assert np.allclose(x.grad.data, 2 * np.cos(2.0))
 
 
-def test_a_gradient_retained_earlier_adds_up_in_both_walks():
-    # DeZero's rule: an intermediate variable's stale gradient joins the next pass.
+def test_a_gradient_retained_earlier_never_flows_back():
+    # DeZero let an intermediate variable's stale gradient join the next pass (x.grad 39 here);
+    # a retained gradient is a record, never an input to later propagation.
     for retain in (False, True):
         x = Variable(np.array(2.0))
         a = x * 3.0
@@ -357,5 +358,6 @@ def test_a_gradient_retained_earlier_adds_up_in_both_walks():
         y.backward(retain_grad=True)   # a.grad = 2a = 12 is kept
         x.cleargrad()
         z = a * 1.0
-        z.backward(retain_grad=retain)  # a.grad becomes 12 + 1, then reaches x: 13 * 3
-        assert x.grad.data == 39.0
+        z.backward(retain_grad=retain)
+        assert x.grad.data == 3.0
+        assert a.grad.data == (13.0 if retain else 12.0)

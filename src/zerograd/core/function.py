@@ -1,23 +1,39 @@
 """``Function``: one operation of the graph, in the style of Chainer's FunctionNode.
 
-A subclass defines ``forward(*arrays)`` on raw ndarrays and ``backward(*gys)``
-with framework operations (so a gradient can be differentiated again).
-Calling the function records the graph when ``Config.enable_backprop`` is on
-and some input requires a gradient.
+A subclass defines ``forward(*arrays)`` on raw ndarrays and ``backward(*gys)``, its gradient,
+written once for both kinds of backward walk:
 
-Memory and speed: a recorded function holds its inputs strongly and its
-outputs only through weak references, so the graph has no reference cycles
-and is freed as soon as the last output is dropped. Built-in functions whose
-backward never looks at their output (``keeps_outputs = False``) store no
-reference to it at all: the backward walk reaches a single-output function
-through that very output. This keeps the number of objects the cyclic garbage
-collector tracks per node to three (function, output, input tuple).
+* in the ordinary walk ``gys`` are raw arrays and ``self.input(i)`` / ``self.output(i)`` hand
+  out arrays, so the gradient costs what NumPy by hand costs;
+* when the backward pass is recorded (``create_graph=True``) ``gys`` are Variables and the
+  accessors hand out Variables, so the same expressions build a graph that can be
+  differentiated again.
+
+Operators and the methods that ndarrays and Variables share (``+ - * / ** @``, ``.T``,
+``.reshape``, ``.transpose``, ``.sum``, ``[]``) work on either; free functions used in gradients
+come from :mod:`zerograd.functions.dual` (and ``sum_to``/``broadcast_to`` from the core), which
+dispatch on what they are given. Such a function sets ``array_backward = True`` (every function
+of zerograd does). A user's function in the book's style (``array_backward = False``, the
+default) always receives Variables and may read ``self.inputs[0].data`` or ``x, = self.inputs``.
+
+A function whose gradient has a faster form on arrays whose *math* differs from ``backward``
+(reusing forward's intermediate results, a fused update) defines ``fast_backward`` too; the
+ordinary walk uses it, the recorded walk uses ``backward``, and ``gradient_check`` compares both.
+
+Memory: a recorded function holds its inputs strongly and its outputs only through weak
+references, so the graph has no reference cycles and is freed as soon as the last output is
+dropped. A function whose backward never reads its outputs (``keeps_outputs = False``) holds
+no reference to them at all: the walk reaches it through the output itself.
+
+Calling one Function instance twice records two nodes: a call on an instance that is already
+part of a graph runs on a fresh copy of it, so neither call's gradient is lost or misrouted.
 """
 from __future__ import annotations
 
+import copy as _copy
 import numbers
 import weakref
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -28,6 +44,7 @@ from zerograd.core.variable import Variable
 _new_object = object.__new__
 _asarray = np.asarray
 _weakref = weakref.ref
+_scalar_types = (numbers.Number, np.generic)
 
 
 def as_array(x: Any, xp=np):
@@ -42,9 +59,6 @@ def as_variable(obj: Any) -> Variable:
     if isinstance(obj, Variable):
         return obj
     return Variable(as_array(obj), requires_grad=False)
-
-
-_scalar_types = (numbers.Number, np.generic)
 
 
 def weak_scalar_array(value: Any, like: Sequence[Any], xp=np):
@@ -85,35 +99,40 @@ def _inputs_as_variables(func: "Function", inputs: tuple) -> list:
     return xs
 
 
-def _output_variable(y) -> Variable:
-    """A new constant Variable around forward result ``y`` (0-d NumPy scalars become 0-d arrays)."""
+def _output_variable(y, record: bool) -> Variable:
+    """A new Variable around forward result ``y`` (a 0-d NumPy scalar becomes a 0-d array)."""
     v = _new_object(Variable)
     v.data = y if isinstance(y, array_types) else _asarray(y)
     v.name = None
     v.grad = None
     v.creator = None
     v.generation = 0
-    v.requires_grad = False
+    v.requires_grad = record
     return v
 
 
 class Function:
     """Base class of every differentiable operation.
 
-    After a recorded call: ``inputs`` is the tuple of input Variables,
-    ``outputs`` a list of weak references to the outputs, ``generation`` the
-    largest input generation. Set ``keeps_outputs = False`` in a subclass whose
-    backward never reads ``self.outputs``, to save memory.
+    After a recorded call: ``inputs`` is the tuple of input Variables and the outputs are
+    reachable through :meth:`output` (weak references). ``inputs`` is None until then.
     """
 
-    __slots__ = ("inputs", "_out", "generation", "output_meta")
+    #: The input Variables of the recorded call (None before it).
+    inputs: Optional[tuple] = None
+    _out: Any = None  # weak reference(s) to the outputs, when kept
+    #: False: backward never reads the outputs, so no reference to them is kept.
     keeps_outputs = True
-    #: Optional fast path: ``vjp(*gys)`` takes raw arrays (or NumPy scalars) and returns raw
-    #: arrays, one per input (None for an input that needs no gradient): the same math as
-    #: ``backward``. The backward walk uses it when no graph of the backward pass is needed.
-    vjp = None
+    #: True: backward is written with accessors and dual operations (see the module docstring)
+    #: and receives raw arrays in the ordinary walk. False (the book's style): Variables always.
+    array_backward = False
+    #: Optional ``fast_backward(*gys)`` on arrays, used by the ordinary walk instead of
+    #: ``backward`` where the faster math differs; ``gradient_check`` compares the two.
+    fast_backward = None
 
     def __call__(self, *inputs: Any):
+        if self.inputs is not None:
+            return self._fresh()(*inputs)
         xs = inputs
         for x in inputs:
             if not isinstance(x, Variable):
@@ -121,50 +140,66 @@ class Function:
                 break
         ys = self.forward(*[x.data for x in xs])
         record = False
+        gen = 0
         if Config.enable_backprop:
-            gen = 0
             for x in xs:
                 if x.requires_grad:
                     record = True
                 if x.generation > gen:
                     gen = x.generation
-
-        if type(ys) is not tuple:  # one output: the common case
-            y = _output_variable(ys)
-            if record:
-                self.generation = gen
-                y.requires_grad = True
-                y.creator = self
-                y.generation = gen + 1
-                self.inputs = tuple(xs)
-                self._out = _weakref(y) if self.keeps_outputs else None
-            return y
-
-        outputs = [_output_variable(y) for y in ys]
+        multi = type(ys) is tuple
+        outputs = [_output_variable(y, record) for y in ys] if multi else [_output_variable(ys, record)]
         if record:
-            self.generation = gen
             for y in outputs:
-                y.requires_grad = True
                 y.creator = self
                 y.generation = gen + 1
             self.inputs = tuple(xs)
             if len(outputs) > 1:
                 self._out = tuple(_weakref(y) for y in outputs)
                 self.output_meta = tuple((y.data.shape, y.data.dtype) for y in outputs)
-            else:
-                self._out = _weakref(outputs[0]) if self.keeps_outputs else None
+            elif self.keeps_outputs:
+                self._out = _weakref(outputs[0])
         return outputs if len(outputs) > 1 else outputs[0]
+
+    def _fresh(self) -> "Function":
+        """A copy of this (already recorded) function for a new call: same settings, no graph."""
+        f = _copy.copy(self)
+        f.inputs = None
+        f._out = None
+        return f
+
+    # ------------------------------------------------------------ accessors
+    def input(self, i: int = 0):
+        """Input ``i``: its array in the ordinary walk, the Variable when the pass is recorded."""
+        x = self.inputs[i]
+        return x if Config.enable_backprop else x.data
+
+    def output(self, i: int = 0):
+        """Output ``i`` (needs ``keeps_outputs``): an array, or the Variable when recorded."""
+        out = self._out
+        if out is None:
+            raise AttributeError(f"{type(self).__name__} keeps no reference to its outputs"
+                                 " (keeps_outputs is False, or it was never recorded in a graph)")
+        y = (out[i] if type(out) is tuple else out)()
+        if y is None:
+            raise RuntimeError(f"{type(self).__name__}: output {i} was freed before backward")
+        return y if Config.enable_backprop else y.data
 
     @property
     def outputs(self) -> list:
         """Weak references to the outputs (call one to get the Variable, or None once it is freed)."""
-        out = getattr(self, "_out", None)
+        out = self._out
         if out is None:
             raise AttributeError(
                 f"{type(self).__name__} keeps no reference to its outputs"
                 " (keeps_outputs is False, or it was never recorded in a graph)"
-            ) from None
+            )
         return list(out) if type(out) is tuple else [out]
+
+    @property
+    def generation(self) -> int:
+        """Depth in the graph: the largest generation among the inputs (0 before a call)."""
+        return max((x.generation for x in self.inputs), default=0) if self.inputs else 0
 
     def forward(self, *xs):
         raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
@@ -181,10 +216,12 @@ class Function:
 class UnaryFunction(Function):
     """A function of exactly one input and one output, with a leaner call path."""
 
-    __slots__ = ()
     keeps_outputs = False
+    array_backward = True
 
     def __call__(self, x: Any) -> Variable:
+        if self.inputs is not None:
+            return self._fresh()(x)
         if not isinstance(x, Variable):
             x = _inputs_as_variables(self, (x,))[0]
         y = self.forward(x.data)
@@ -193,12 +230,12 @@ class UnaryFunction(Function):
         v.name = None
         v.grad = None
         if x.requires_grad and Config.enable_backprop:
-            self.generation = gen = x.generation
             v.creator = self
-            v.generation = gen + 1
+            v.generation = x.generation + 1
             v.requires_grad = True
             self.inputs = (x,)
-            self._out = _weakref(v) if self.keeps_outputs else None
+            if self.keeps_outputs:
+                self._out = _weakref(v)
         else:
             v.creator = None
             v.generation = 0
@@ -209,10 +246,12 @@ class UnaryFunction(Function):
 class BinaryFunction(Function):
     """A function of exactly two inputs and one output, with a leaner call path."""
 
-    __slots__ = ()
     keeps_outputs = False
+    array_backward = True
 
     def __call__(self, x0: Any, x1: Any) -> Variable:
+        if self.inputs is not None:
+            return self._fresh()(x0, x1)
         if not (isinstance(x0, Variable) and isinstance(x1, Variable)):
             x0, x1 = _inputs_as_variables(self, (x0, x1))
         y = self.forward(x0.data, x1.data)
@@ -223,14 +262,25 @@ class BinaryFunction(Function):
         if (x0.requires_grad or x1.requires_grad) and Config.enable_backprop:
             g0 = x0.generation
             g1 = x1.generation
-            self.generation = gen = g0 if g0 > g1 else g1
             v.creator = self
-            v.generation = gen + 1
+            v.generation = (g0 if g0 > g1 else g1) + 1
             v.requires_grad = True
             self.inputs = (x0, x1)
-            self._out = _weakref(v) if self.keeps_outputs else None
+            if self.keeps_outputs:
+                self._out = _weakref(v)
         else:
             v.creator = None
             v.generation = 0
             v.requires_grad = False
         return v
+
+
+def apply(f: Function, *args: Any):
+    """Run ``f`` as a gradient expression: on Variables a recorded call, on arrays its forward alone.
+
+    This is how a function of :mod:`zerograd.functions.dual` serves both walks with one rule.
+    """
+    for a in args:
+        if isinstance(a, Variable):
+            return f(*args)
+    return f.forward(*args)

@@ -1,78 +1,171 @@
-"""The backward walk: reverse topological order by generation, iterative, each function once.
+"""The backward walk: one loop, reverse topological order by generation, each function once.
 
-Rules kept here (the heart of the framework):
+``y.backward()`` fills ``v.grad`` for every variable ``v`` that ``y`` depends on:
 
-* A variable that feeds several functions receives the **sum** of their
-  gradients, and gradients keep adding up across backward calls until
-  ``cleargrad()``.
-* Accumulation makes new arrays, and a gradient stored on a variable never
-  aliases another stored gradient, so changing one in place cannot touch another.
-* Without ``create_graph`` no graph is recorded, so gradients have no creator.
-
-There are two walks. With ``create_graph`` or ``retain_grad`` every gradient
-is a Variable and each function's ``backward`` (written in framework ops) runs.
-Otherwise (the common training case) the walk carries raw arrays: a function
-that defines ``vjp`` (its backward on arrays) is called directly, intermediate
-gradients never become Variables, and only the gradients that outlive the
-walk (those of leaves) are wrapped. Functions without ``vjp`` still work: their
-``backward`` runs with the graph switched off.
+* **The seed.** ``y``'s own gradient, ``y.grad`` when set, else ones shaped like ``y`` (the
+  gradient of ``sum(y)``). A leaf's backward only sets that seed.
+* **The sum rule.** A variable used several times gets the sum of its gradients; gradients keep
+  adding up across backward calls until ``cleargrad()``.
+* **One loop for both kinds of walk.** A gradient in flight is a raw array in the ordinary walk
+  and a Variable when the backward pass is recorded (``create_graph=True``). The walk switches
+  ``Config.enable_backprop`` to ``create_graph`` while it runs, which is what each function's
+  ``backward`` and its accessors ``input()`` / ``output()`` follow (see ``core/function.py``).
+* **Order.** Functions wait in a heap, deepest generation first, each queued once; when a
+  function is taken, every gradient of its outputs has arrived. The walk is a loop, not a
+  recursion, so graphs of any depth work.
+* **Ownership travels with the gradient.** ``pending[v]`` is what has arrived for ``v`` so far:
+  either a value some backward returned (others may hold it, so it is never changed in place),
+  or a :class:`_Sum`, a total this walk made, which nobody else holds, so later contributions
+  are added into it in place.
+* **Conformance.** Every gradient gets its variable's shape (a mismatch is an error naming the
+  function), and, for a floating-point variable, its device and dtype, whatever it met on the way
+  (the dtype unless ``Config.strict_grad_dtype`` is off: DeZero's rule, for the book's numbers).
+* **Storing.** An intermediate variable's gradient is dropped once used, unless ``retain_grad``,
+  which adds it to ``.grad`` when its creator runs; a retained gradient never flows back into
+  propagation. Leaves receive theirs at the end, added to ``.grad`` under a lock (two threads
+  backpropagating into one leaf lose no update). A stored gradient never aliases another stored
+  gradient or a view: such a value is copied first.
 """
 from __future__ import annotations
 
 import heapq
+import threading
+
 import numpy as np
 
-from zerograd.backend import array_types, get_array_module
+from zerograd.backend import array_types, as_cupy, as_numpy, get_array_module
 from zerograd.config import Config
-from zerograd.core.variable import Variable  # variable.py imports this module only after defining Variable
+from zerograd.core.ops import cast, copy
+from zerograd.core.variable import Variable
+
+_store_lock = threading.Lock()
+# 0-d NumPy arithmetic returns scalars: they may flow as gradients (and are faster); a stored one
+# becomes an array.
+_numpy_scalars = frozenset(np.dtype(c).type for c in np.typecodes["AllFloat"])
 
 
-def _gradient_error(f, i, x, gx) -> ValueError:
-    return ValueError(
-        f"{type(f).__name__}.backward returned a gradient of shape {tuple(np.shape(gx))} for input {i}"
-        f" of shape {tuple(x.shape)}"
-    )
+class _Sum:
+    """A gradient total made by this walk: nobody else holds it, so more may be added in place."""
 
+    __slots__ = ("g",)
 
-def _count_error(f, n_grads: int, n_inputs: int) -> ValueError:
-    return ValueError(f"{type(f).__name__}.backward returned {n_grads} gradients for {n_inputs} inputs")
+    def __init__(self, g) -> None:
+        self.g = g
 
 
 def backward(y: Variable, retain_grad: bool = False, create_graph: bool = False) -> None:
     """Accumulate d(y)/d(v) into ``v.grad`` for every variable ``v`` that ``y`` depends on.
 
-    A non-scalar ``y`` is seeded with ones (the gradient of ``sum(y)``), and so
-    is a leaf. ``retain_grad=False`` drops the gradients of intermediate
-    variables as soon as they have been used. ``create_graph=True`` records
-    the backward computations so the gradients can be differentiated again.
+    ``retain_grad=True`` also keeps the gradients of intermediate variables.
+    ``create_graph=True`` records the backward computations, so that the gradients can be
+    differentiated again.
     """
-
     data = y.data
     if data is None:
         raise ValueError("backward: the variable holds no data")
-    fast = not (create_graph or retain_grad) and y.creator is not None
+    held = set()  # ids of the arrays that .grad attributes touched by this walk hold
     if y.grad is None:
         seed = _ones(data)
-        if fast:  # the array walk takes the seed as an array; y.grad ends as None either way
-            return _run(_walk_arrays, y, seed, create_graph)
-        y.grad = Variable(seed, requires_grad=False)
+        if retain_grad or y.creator is None:
+            y.grad = Variable(seed, requires_grad=False)
+            held.add(id(seed))
+    else:
+        seed = y.grad.data
+        held.add(id(seed))
     if y.creator is None:
         return
-    if fast:
-        seed = y.grad.data
-        y.grad = None
-        return _run(_walk_arrays, y, seed, create_graph)
-    return _run(_walk_variables, y, retain_grad, create_graph)
-
-
-def _run(walk, y, arg, create_graph: bool) -> None:
-    """Run a walk with the graph switched on only for create_graph (one switch per walk)."""
     old = Config.enable_backprop
     Config.enable_backprop = create_graph
     try:
-        walk(y, arg)
+        if create_graph:
+            seed = y.grad if y.grad is not None else Variable(seed, requires_grad=False)
+        _walk(y, seed, retain_grad, held)
     finally:
         Config.enable_backprop = old
+
+
+def _walk(y: Variable, seed, retain_grad: bool, held: set) -> None:
+    graph = Config.enable_backprop
+    heappop, heappush = heapq.heappop, heapq.heappush
+    heap = [(-y.generation, 0, y.creator, y)]  # (-generation, tie-breaker, function, an output)
+    queued = {y.creator}
+    counter = 1
+    pending = {y: seed}
+    leaves = []
+    while heap:
+        _, _, f, out = heappop(heap)
+        if type(f._out) is tuple:
+            gys = _output_grads(f, pending, graph)
+            outputs = [o if o is not None and o.creator is f else None for o in (ref() for ref in f._out)]
+        else:
+            gys = (_value(pending.pop(out)),)
+            outputs = (out,)
+        if retain_grad:
+            for o, g in zip(outputs, gys):
+                if o is not None and o is not y:  # y.grad is the seed itself
+                    _store(o, g, held)
+        if graph or f.array_backward:
+            fast = None if graph else f.fast_backward
+            gxs = fast(*gys) if fast is not None else f.backward(*gys)
+        else:
+            gxs = _book_style_backward(f, gys)
+        inputs = f.inputs
+        if type(gxs) is not tuple:
+            gxs = _as_tuple(f, gxs, len(inputs))
+        elif len(gxs) != len(inputs):
+            raise _count_error(f, len(gxs), len(inputs))
+        for i, x in enumerate(inputs):
+            gx = gxs[i]
+            if gx is None or not x.requires_grad:
+                continue
+            xd = x.data
+            t = type(gx)
+            if (t is not type(xd) and t not in _numpy_scalars) or gx.dtype is not xd.dtype:
+                gx = _conform(f, i, x, gx, graph)
+            elif gx.shape != xd.shape:
+                raise _shape_error(f, i, x, gx)
+            prev = pending.get(x)
+            if prev is None:
+                pending[x] = gx
+                xc = x.creator
+                if xc is None:
+                    leaves.append(x)
+                elif xc not in queued:
+                    queued.add(xc)
+                    heappush(heap, (-x.generation, counter, xc, x))
+                    counter += 1
+            elif type(prev) is _Sum:
+                prev.g += gx  # in place on an array; a new Variable when recorded
+            else:
+                pending[x] = _Sum(prev + gx)
+    for x in leaves:
+        _store(x, pending[x], held)
+
+
+def _value(g):
+    return g.g if type(g) is _Sum else g
+
+
+def _store(v: Variable, g, held: set) -> None:
+    """Add gradient ``g`` (a pending value) to ``v.grad``, copying it first if it could alias."""
+    owned = type(g) is _Sum
+    if owned:
+        g = g.g
+    if isinstance(g, Variable):
+        if not owned and (id(g.data) in held or g.data.base is not None):
+            g = copy(g)
+    else:
+        if not isinstance(g, array_types):
+            g = v.xp.asarray(g, dtype=v.data.dtype)  # a NumPy scalar from 0-d arithmetic
+        elif not owned and (id(g) in held or g.base is not None):
+            g = g.copy()
+        g = Variable(g, requires_grad=False)
+    with _store_lock:
+        old = v.grad
+        if old is not None:
+            g = old + g if Config.enable_backprop else Variable(old.data + g.data, requires_grad=False)
+        v.grad = g
+    held.add(id(g.data))
 
 
 def _ones(data):
@@ -82,130 +175,58 @@ def _ones(data):
     return get_array_module(data).ones(data.shape, dtype=data.dtype)
 
 
-def _walk_variables(y: Variable, retain_grad: bool) -> None:
-    """The walk on Variables, through each function's ``backward``."""
-    from zerograd.core.ops import copy
-
-    # Functions waiting for their step, deepest generation first, each queued once. Entries are
-    # (-generation, tie-breaker, function, the output it was reached through); pushes are inline.
-    heap = [(-y.creator.generation, 0, y.creator, y)]
-    queued = {y.creator}
-    heappop = heapq.heappop
-    heappush = heapq.heappush
-    counter = 1
-    # gradient objects stored where they outlive the walk (on leaves, or everywhere when retained)
-    kept_grads = {y.grad} if retain_grad else set()
-    while heap:
-        _, _, f, out = heappop(heap)
-        multi = type(f._out) is tuple
-        gxs = f.backward(*_output_grads(f, False)) if multi else f.backward(out.grad)
-        inputs = f.inputs
-        if type(gxs) is not tuple:
-            gxs = (gxs,) if len(inputs) == 1 and type(gxs) is not list else _as_tuple(f, gxs, len(inputs))
-        elif len(gxs) != len(inputs):
-            raise _count_error(f, len(gxs), len(inputs))
-        for x, gx in zip(inputs, gxs):
-            if gx is None or not x.requires_grad:
-                continue
-            if not isinstance(gx, Variable):
-                gx = Variable(_as_array(gx, x), requires_grad=False)
-            if gx.data.shape != x.data.shape:
-                raise _gradient_error(f, inputs.index(x), x, gx.data)
-            xc = x.creator
-            keep = retain_grad or xc is None
-            if x.grad is None:
-                # A gradient that a kept variable already holds (`return gy, gy`), or a view
-                # into another array, is copied before it is kept: no two kept grads alias.
-                if gx in kept_grads or (keep and not gx.data.flags.owndata):
-                    gx = copy(gx)
-                x.grad = gx
-            else:
-                x.grad = x.grad + gx
-            if keep:
-                kept_grads.add(x.grad)
-            if xc is not None and xc not in queued:
-                queued.add(xc)
-                heappush(heap, (-xc.generation, counter, xc, x))
-                counter += 1
-        if not retain_grad:
-            _clear_output_grads(f, out, multi)
+def _output_grads(f, pending: dict, graph: bool) -> list:
+    """Gradients of a multi-output function's outputs; zeros for an output that got none, died, or
+    was cut from ``f`` by ``unchain()`` (a leaf now: its gradient stays its own)."""
+    gys = []
+    for k, ref in enumerate(f._out):
+        out = ref()
+        g = pending.pop(out, None) if out is not None and out.creator is f else None
+        if g is None:
+            shape, dtype = f.output_meta[k]
+            g = f.inputs[0].xp.zeros(shape, dtype=dtype)
+            if graph:
+                g = Variable(g, requires_grad=False)
+        gys.append(_value(g))
+    return gys
 
 
-def _walk_arrays(y: Variable, seed) -> None:
-    """The fast walk on raw arrays (no create_graph, no retain_grad); ``seed`` is dy/dy."""
+def _book_style_backward(f, gys) -> tuple:
+    """A user's function in the book's style gets Variables; its results become arrays again."""
+    gxs = f.backward(*[Variable(_as_array(g, f.inputs[0]), requires_grad=False) for g in gys])
+    if isinstance(gxs, (tuple, list)):
+        return tuple(g.data if isinstance(g, Variable) else g for g in gxs)
+    return gxs.data if isinstance(gxs, Variable) else gxs
 
-    # Functions waiting for their step, deepest generation first, each queued once. Entries are
-    # (-generation, tie-breaker, function, the output it was reached through); pushes are inline.
-    heap = [(-y.creator.generation, 0, y.creator, y)]
-    queued = {y.creator}
-    heappop = heapq.heappop
-    heappush = heapq.heappush
-    counter = 1
-    grads = {y: seed}  # gradients of intermediate variables, as arrays
-    kept = set()  # ids of arrays held by leaf gradients
-    owned = set()  # ids of leaf-gradient arrays this walk allocated by summing: safe to add into
-    while heap:
-        _, _, f, out = heappop(heap)
-        multi = type(f._out) is tuple
-        vjp = f.vjp
-        if multi:
-            gys = _output_grads(f, True, grads)
-            gxs = vjp(*gys) if vjp is not None else _backward_on_arrays(f, gys)
-        else:
-            gy = grads.pop(out)
-            gxs = vjp(gy) if vjp is not None else _backward_on_arrays(f, (gy,))
-        inputs = f.inputs
-        if type(gxs) is not tuple:
-            gxs = (gxs,) if len(inputs) == 1 and type(gxs) is not list else _as_tuple(f, gxs, len(inputs))
-        elif len(gxs) != len(inputs):
-            raise _count_error(f, len(gxs), len(inputs))
-        for x, gx in zip(inputs, gxs):
-            if gx is None or not x.requires_grad:
-                continue
-            # Intermediate gradients may stay NumPy scalars (0-d arithmetic returns them, and they
-            # are faster); a gradient becomes a real array only when a leaf keeps it.
-            try:
-                shape = gx.shape
-            except AttributeError:
-                gx = _as_array(gx, x)
-                shape = gx.shape
-            if shape != x.data.shape:
-                raise _gradient_error(f, inputs.index(x), x, gx)
-            xc = x.creator
-            if xc is None:  # a leaf: its gradient outlives the walk, as a Variable
-                g = x.grad
-                if g is None:
-                    if type(gx) is not np.ndarray:
-                        gx = _as_array(gx, x)
-                    if id(gx) in kept or not gx.flags.owndata:
-                        gx = gx.copy()
-                    x.grad = Variable(gx, requires_grad=False)
-                elif id(g.data) in owned and g.data.dtype == np.result_type(g.data, gx):
-                    g.data += gx  # an array this walk made and nothing else holds: add in place
-                    continue
-                else:
-                    x.grad = Variable(_as_array(g.data + gx, x), requires_grad=False)
-                    owned.add(id(x.grad.data))
-                kept.add(id(x.grad.data))
-                continue
-            prev = grads.get(x)
-            if prev is None:
-                stale = x.grad  # left by an earlier backward(retain_grad=True): it adds up
-                if stale is not None:
-                    x.grad = None
-                    gx = stale.data + gx
-                grads[x] = gx
-            else:
-                grads[x] = prev + gx
-            if xc not in queued:
-                queued.add(xc)
-                heappush(heap, (-xc.generation, counter, xc, x))
-                counter += 1
-        if multi:
-            for ref in f._out:
-                o = ref()
-                if o is not None:
-                    grads.pop(o, None)
+
+def _conform(f, i: int, x: Variable, gx, graph: bool):
+    """``gx`` as x's gradient: an array (a Variable when recorded) of x's shape, dtype and device."""
+    xd = x.data
+    if graph:
+        if not isinstance(gx, Variable):
+            gx = Variable(_as_array(gx, x), requires_grad=False)
+        data = gx.data
+    else:
+        if isinstance(gx, Variable):
+            gx = gx.data
+        data = gx = _as_array(gx, x)
+    if tuple(data.shape) != tuple(xd.shape):
+        raise _shape_error(f, i, x, data)
+    if get_array_module(data) is not get_array_module(xd):
+        if graph:
+            raise TypeError(f"{type(f).__name__}.backward returned a gradient on another device than input {i}"
+                            " (move both to one device)")
+        gx = data = as_numpy(data) if isinstance(xd, np.ndarray) else as_cupy(data)
+    if data.dtype != xd.dtype and xd.dtype.kind in "fc" and Config.strict_grad_dtype:
+        gx = cast(gx, xd.dtype) if graph else data.astype(xd.dtype)
+    return gx
+
+
+def _as_array(gx, x: Variable):
+    """A gradient as an array: NumPy scalars and numbers become arrays of x's module."""
+    if isinstance(gx, array_types):
+        return gx
+    return x.xp.asarray(gx, dtype=getattr(gx, "dtype", x.data.dtype))
 
 
 def _as_tuple(f, gxs, n_inputs: int) -> tuple:
@@ -219,47 +240,15 @@ def _as_tuple(f, gxs, n_inputs: int) -> tuple:
     return tuple(gxs)
 
 
-def _backward_on_arrays(f, gys):
-    """Run a function's Variable-level ``backward`` for the array walk, returning arrays."""
-
-    x0 = f.inputs[0]
-    gxs = f.backward(*[Variable(_as_array(g, x0), requires_grad=False) for g in gys])
-    if isinstance(gxs, (tuple, list)):
-        return tuple(None if g is None else (g.data if isinstance(g, Variable) else g) for g in gxs)
-    return gxs.data if isinstance(gxs, Variable) else gxs
+def _shape_error(f, i: int, x: Variable, gx) -> ValueError:
+    return ValueError(
+        f"{type(f).__name__}.backward returned a gradient of shape {tuple(np.shape(gx))} for input {i}"
+        f" of shape {tuple(x.shape)}"
+    )
 
 
-def _output_grads(f, arrays: bool, grads=None) -> list:
-    """Gradients of a multi-output function's outputs; zeros for an output that got none (or died)."""
-
-    gys = []
-    for k, ref in enumerate(f._out):
-        out = ref()
-        if arrays:
-            g = None if out is None else grads.get(out)
-        else:
-            g = None if out is None else out.grad
-        if g is None:
-            shape, dtype = f.output_meta[k]
-            g = f.inputs[0].xp.zeros(shape, dtype=dtype)
-            if not arrays:
-                g = Variable(g, requires_grad=False)
-        gys.append(g)
-    return gys
+def _count_error(f, n_grads: int, n_inputs: int) -> ValueError:
+    return ValueError(f"{type(f).__name__}.backward returned {n_grads} gradients for {n_inputs} inputs")
 
 
-def _clear_output_grads(f, out, multi: bool) -> None:
-    if multi:
-        for ref in f._out:
-            o = ref()
-            if o is not None:
-                o.grad = None
-    else:
-        out.grad = None
-
-
-def _as_array(gx, x):
-    """A gradient as an array: NumPy scalars (from 0-d arithmetic) and numbers become arrays of x's module."""
-    if isinstance(gx, array_types):
-        return gx
-    return x.xp.asarray(gx, dtype=getattr(gx, "dtype", x.data.dtype))
+Variable.backward = backward  # type: ignore[method-assign]

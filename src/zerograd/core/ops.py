@@ -47,10 +47,7 @@ class BroadcastTo(UnaryFunction):
             raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {self.shape}") from None
 
     def backward(self, gy):
-        return sum_to(gy, self.x_shape)
-
-    def vjp(self, gy):
-        return sum_to_array(gy, self.x_shape)
+        return _sum_to(gy, self.x_shape)
 
 
 class SumTo(UnaryFunction):
@@ -66,10 +63,7 @@ class SumTo(UnaryFunction):
         return sum_to_array(x, self.shape)
 
     def backward(self, gy):
-        return broadcast_to(gy, self.x_shape)
-
-    def vjp(self, gy):
-        return get_array_module(gy).broadcast_to(gy, self.x_shape)
+        return _broadcast_to(gy, self.x_shape)
 
 
 def sum_to_array(x, shape: tuple[int, ...]):
@@ -110,12 +104,42 @@ def sum_to(x: Any, shape: tuple[int, ...]) -> Variable:
     return SumTo(shape)(x)
 
 
-def _reduce_array(gx, x: Variable):
-    return gx if gx.shape == x.data.shape else sum_to_array(gx, x.data.shape)
+def _sum_to(g, shape: tuple[int, ...]):
+    """sum_to for gradients: an array for an array, a Variable for a Variable (no-op when shaped)."""
+    if g.shape == shape:
+        return g
+    return SumTo(shape)(g) if isinstance(g, Variable) else sum_to_array(g, shape)
 
 
-def _reduce(gx: Variable, x: Variable) -> Variable:
-    return gx if gx.data.shape == x.data.shape else sum_to(gx, x.data.shape)
+def _broadcast_to(g, shape: tuple[int, ...]):
+    """broadcast_to for gradients: an array (a read-only view) for an array, a Variable for a Variable."""
+    if g.shape == shape:
+        return g
+    return BroadcastTo(shape)(g) if isinstance(g, Variable) else get_array_module(g).broadcast_to(g, shape)
+
+
+# ---------------------------------------------------------------- dtype
+class Cast(UnaryFunction):
+    """y = x converted to ``dtype``; dx = dy converted back to x's dtype."""
+
+    __slots__ = ("dtype", "x_dtype")
+
+    def __init__(self, dtype: Any) -> None:
+        self.dtype = np.dtype(dtype)
+
+    def forward(self, x):
+        self.x_dtype = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return gy.astype(self.x_dtype)
+
+
+def cast(x: Any, dtype: Any) -> Variable:
+    """``x`` converted to ``dtype`` (differentiable; the gradient comes back in x's dtype)."""
+    if isinstance(x, Variable) and x.data.dtype == np.dtype(dtype):
+        return x
+    return Cast(dtype)(x)
 
 
 # ------------------------------------------------------------- binary, arrays
@@ -129,11 +153,7 @@ class Add(BinaryFunction):
 
     def backward(self, gy):
         x0, x1 = self.inputs
-        return _reduce(gy, x0), _reduce(gy, x1)
-
-    def vjp(self, gy):
-        x0, x1 = self.inputs
-        return _reduce_array(gy, x0), _reduce_array(gy, x1)
+        return _sum_to(gy, x0.data.shape), _sum_to(gy, x1.data.shape)
 
 
 class Sub(BinaryFunction):
@@ -146,11 +166,7 @@ class Sub(BinaryFunction):
 
     def backward(self, gy):
         x0, x1 = self.inputs
-        return _reduce(gy, x0), (_reduce(-gy, x1) if x1.requires_grad else None)
-
-    def vjp(self, gy):
-        x0, x1 = self.inputs
-        return _reduce_array(gy, x0), (_reduce_array(-gy, x1) if x1.requires_grad else None)
+        return _sum_to(gy, x0.data.shape), (_sum_to(-gy, x1.data.shape) if x1.requires_grad else None)
 
 
 class Mul(BinaryFunction):
@@ -163,14 +179,8 @@ class Mul(BinaryFunction):
 
     def backward(self, gy):
         x0, x1 = self.inputs
-        gx0 = _reduce(gy * x1, x0) if x0.requires_grad else None
-        gx1 = _reduce(gy * x0, x1) if x1.requires_grad else None
-        return gx0, gx1
-
-    def vjp(self, gy):
-        x0, x1 = self.inputs
-        gx0 = _reduce_array(gy * x1.data, x0) if x0.requires_grad else None
-        gx1 = _reduce_array(gy * x0.data, x1) if x1.requires_grad else None
+        gx0 = _sum_to(gy * self.input(1), x0.data.shape) if x0.requires_grad else None
+        gx1 = _sum_to(gy * self.input(0), x1.data.shape) if x1.requires_grad else None
         return gx0, gx1
 
 
@@ -184,15 +194,9 @@ class Div(BinaryFunction):
 
     def backward(self, gy):
         x0, x1 = self.inputs
-        gx0 = _reduce(gy / x1, x0) if x0.requires_grad else None
-        gx1 = _reduce(-gy * x0 / (x1 * x1), x1) if x1.requires_grad else None
-        return gx0, gx1
-
-    def vjp(self, gy):
-        x0, x1 = self.inputs
-        d1 = x1.data
-        gx0 = _reduce_array(gy / d1, x0) if x0.requires_grad else None
-        gx1 = _reduce_array(-gy * x0.data / (d1 * d1), x1) if x1.requires_grad else None
+        d1 = self.input(1)
+        gx0 = _sum_to(gy / d1, x0.data.shape) if x0.requires_grad else None
+        gx1 = _sum_to(-gy * self.input(0) / (d1 * d1), x1.data.shape) if x1.requires_grad else None
         return gx0, gx1
 
 
@@ -211,9 +215,6 @@ class AddConstant(UnaryFunction):
     def backward(self, gy):
         return gy
 
-    def vjp(self, gy):
-        return gy
-
 
 class MulConstant(UnaryFunction):
     """y = c * x for a Python number c; dx = c * dy."""
@@ -227,9 +228,6 @@ class MulConstant(UnaryFunction):
         return x * self.c
 
     def backward(self, gy):
-        return _with_constant(MulConstant, self.c)(gy)
-
-    def vjp(self, gy):
         return gy * self.c
 
 
@@ -245,9 +243,6 @@ class SubFromConstant(UnaryFunction):
         return self.c - x
 
     def backward(self, gy):
-        return Neg()(gy)
-
-    def vjp(self, gy):
         return -gy
 
 
@@ -263,9 +258,6 @@ class DivByConstant(UnaryFunction):
         return x / self.c
 
     def backward(self, gy):
-        return _with_constant(DivByConstant, self.c)(gy)
-
-    def vjp(self, gy):
         return gy / self.c
 
 
@@ -281,11 +273,7 @@ class DivideConstant(UnaryFunction):
         return self.c / x
 
     def backward(self, gy):
-        x = self.inputs[0]
-        return MulConstant(-self.c)(gy) / (x * x)
-
-    def vjp(self, gy):
-        x = self.inputs[0].data
+        x = self.input()
         return gy * -self.c / (x * x)
 
 
@@ -298,14 +286,12 @@ class Neg(UnaryFunction):
         return -x
 
     def backward(self, gy):
-        return Neg()(gy)
-
-    def vjp(self, gy):
         return -gy
 
 
 class Pow(UnaryFunction):
-    """y = x ** c for a constant c; dx = c * x ** (c - 1) * dy."""
+    """y = x ** c for a constant c; dx = c * x ** (c - 1) * dy, exactly 0 for c = 0 and dy for c = 1
+    (so that x ** 0 and x ** 1 have finite derivatives of every order at x = 0)."""
 
     __slots__ = ("c",)
 
@@ -316,15 +302,12 @@ class Pow(UnaryFunction):
         return x ** self.c
 
     def backward(self, gy):
-        x = self.inputs[0]
         c = self.c
-        if c == 2:
-            return MulConstant(2)(x) * gy
-        return MulConstant(c)(Pow(c - 1)(x)) * gy
-
-    def vjp(self, gy):
-        x = self.inputs[0].data
-        c = self.c
+        if c == 0:
+            return gy * 0
+        if c == 1:
+            return gy
+        x = self.input()
         return gy * (x * 2) if c == 2 else gy * (c * x ** (c - 1))
 
 
@@ -337,9 +320,6 @@ class Copy(UnaryFunction):
         return x.copy()
 
     def backward(self, gy):
-        return gy
-
-    def vjp(self, gy):
         return gy
 
 
@@ -445,6 +425,7 @@ def copy(x: Any) -> Variable:
 
 
 def _install_operators() -> None:
+    Variable.astype = cast
     Variable.__add__ = add
     Variable.__radd__ = add
     Variable.__sub__ = sub

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
+import numpy as np
+
 from zerograd.backend import array_types, get_array_module
 
 if TYPE_CHECKING:
@@ -21,10 +23,13 @@ class Variable:
     """
 
     __slots__ = ("data", "name", "grad", "creator", "generation", "requires_grad", "__weakref__")
-    __array_priority__ = 200  # so that ndarray <op> Variable defers to Variable
+    __array_priority__ = 200
+    __array_ufunc__ = None  # ndarray <op> Variable and NumPy scalar <op> Variable defer to Variable
 
     def __init__(self, data: Any, name: Optional[str] = None, requires_grad: bool = True) -> None:
-        if data is not None and not isinstance(data, array_types):
+        if isinstance(data, np.generic):  # what NumPy returns from 0-d arithmetic
+            data = np.asarray(data)
+        elif data is not None and not isinstance(data, array_types):
             raise TypeError(
                 f"Variable: data must be an ndarray or None, got {type(data).__name__}"
                 " (wrap Python numbers and lists with np.array(...))"
@@ -94,10 +99,6 @@ class Variable:
                     stack.append(x.creator)
                     x.unchain()
 
-    def backward(self, retain_grad: bool = False, create_graph: bool = False) -> None:
-        """Fill ``grad`` of every variable this one depends on (see :func:`zerograd.core.graph.backward`)."""
-        _backward(self, retain_grad, create_graph)
-
     # -------------------------------------------------------------- devices
     def to_cpu(self) -> None:
         from zerograd.backend import as_numpy
@@ -123,8 +124,9 @@ class Variable:
     def tolist(self):
         return self.data.tolist()
 
-
-    if TYPE_CHECKING:  # installed at import time by zerograd.core.ops and zerograd.functions
+    if TYPE_CHECKING:  # installed at import time by zerograd.core.graph, .ops and zerograd.functions
+        def backward(self, retain_grad: bool = False, create_graph: bool = False) -> None: ...
+        def astype(self, dtype: Any) -> "Variable": ...
         def __add__(self, other: Any) -> "Variable": ...
         def __radd__(self, other: Any) -> "Variable": ...
         def __sub__(self, other: Any) -> "Variable": ...
@@ -174,5 +176,3 @@ class Parameter(Variable):
         self._data = value
         self.version += 1
 
-
-from zerograd.core.graph import backward as _backward  # noqa: E402  (graph needs Variable first)

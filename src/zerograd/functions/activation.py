@@ -5,9 +5,10 @@ import math
 from typing import Any
 
 from zerograd.backend import get_array_module
-from zerograd.core import UnaryFunction, Variable
+from zerograd.core import UnaryFunction, Variable, as_array
+from zerograd.functions.combine import select
 from zerograd.functions.elementwise import tanh
-from zerograd.functions.reduction import logsumexp, sum
+from zerograd.functions.reduction import _normalize_axis, logsumexp
 
 
 class Sigmoid(UnaryFunction):
@@ -21,11 +22,7 @@ class Sigmoid(UnaryFunction):
         return xp.tanh(x * 0.5) * 0.5 + 0.5
 
     def backward(self, gy):
-        y = self._out()
-        return gy * y * (1 - y)
-
-    def vjp(self, gy):
-        y = self._out().data
+        y = self.output()
         return gy * y * (1 - y)
 
 
@@ -44,11 +41,7 @@ class ReLU(UnaryFunction):
         return xp.maximum(x, 0)
 
     def backward(self, gy):
-        mask = self.inputs[0].data > 0
-        return gy * Variable(mask.astype(gy.dtype), requires_grad=False)
-
-    def vjp(self, gy):
-        return gy * (self.inputs[0].data > 0)
+        return select(self.inputs[0].data > 0, gy)
 
 
 def relu(x: Any) -> Variable:
@@ -74,9 +67,6 @@ class LeakyReLU(UnaryFunction):
         return xp.where(x > 0, 1, self.slope).astype(x.dtype)
 
     def backward(self, gy):
-        return gy * Variable(self._factor(), requires_grad=False)
-
-    def vjp(self, gy):
         return gy * self._factor()
 
 
@@ -86,35 +76,30 @@ def leaky_relu(x: Any, slope: float = 0.2) -> Variable:
 
 
 class Softmax(UnaryFunction):
-    """y = exp(x - max) / sum(exp(x - max)) along ``axis``; dx = y * (dy - sum(dy * y))."""
+    """y = exp(x - max) / sum(exp(x - max)) along ``axis`` (all axes for None); dx = y * (dy - sum(dy * y))."""
 
     __slots__ = ("axis",)
     keeps_outputs = True
 
-    def __init__(self, axis: int = 1) -> None:
+    def __init__(self, axis: Any = 1) -> None:
         self.axis = axis
 
     def forward(self, x):
         xp = get_array_module(x)
-        y = x - x.max(axis=self.axis, keepdims=True)
+        self.axis = _normalize_axis(self.axis, x.ndim, "softmax")
+        y = as_array(x - x.max(axis=self.axis, keepdims=True), xp)
         xp.exp(y, out=y)
         y /= y.sum(axis=self.axis, keepdims=True)
         return y
 
     def backward(self, gy):
-        y = self._out()
+        y = self.output()
         gx = y * gy
-        return gx - y * sum(gx, axis=self.axis, keepdims=True)
-
-    def vjp(self, gy):
-        y = self._out().data
-        gx = y * gy
-        gx -= y * gx.sum(axis=self.axis, keepdims=True)
-        return gx
+        return gx - y * gx.sum(axis=self.axis, keepdims=True)
 
 
-def softmax(x: Any, axis: int = 1) -> Variable:
-    """Softmax along ``axis`` (stable: the maximum is subtracted first)."""
+def softmax(x: Any, axis: Any = 1) -> Variable:
+    """Softmax along ``axis`` (an int, a tuple, or None for all axes; stable: the maximum is subtracted first)."""
     return Softmax(axis)(x)
 
 

@@ -6,8 +6,8 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from zerograd.backend import get_array_module
-from zerograd.core import BinaryFunction, Function, UnaryFunction, Variable
-from zerograd.core.ops import sum_to, sum_to_array
+from zerograd.core import BinaryFunction, Function, UnaryFunction, Variable, apply
+from zerograd.core.ops import _sum_to
 from zerograd.functions.shape import expand_dims
 
 
@@ -16,6 +16,7 @@ class Concat(Function):
 
     __slots__ = ("axis", "sizes")
     keeps_outputs = False
+    array_backward = True
 
     def __init__(self, axis: int = 0) -> None:
         self.axis = axis
@@ -40,11 +41,8 @@ class Concat(Function):
         return list(np.cumsum(self.sizes)[:-1])
 
     def backward(self, gy):
-        parts = split(gy, self._sections(), self.axis)
-        return tuple(parts) if isinstance(parts, list) else (parts,)
-
-    def vjp(self, gy):
-        return tuple(get_array_module(gy).split(gy, self._sections(), axis=self.axis))
+        parts = apply(Split(self._sections(), self.axis), gy)
+        return tuple(parts) if isinstance(parts, (list, tuple)) else (parts,)
 
 
 def concat(xs: Sequence[Any], axis: int = 0) -> Variable:
@@ -68,6 +66,7 @@ class Split(Function):
     """ys = x cut along ``axis``; dx = the output gradients joined again (zeros for unused parts)."""
 
     __slots__ = ("indices_or_sections", "axis")
+    array_backward = True
 
     def __init__(self, indices_or_sections: Union[int, Sequence[int]], axis: int = 0) -> None:
         self.indices_or_sections = indices_or_sections
@@ -81,10 +80,7 @@ class Split(Function):
             raise ValueError(f"split: {e} (input shape {x.shape}, axis {self.axis})") from None
 
     def backward(self, *gys):
-        return concat(gys, axis=self.axis)
-
-    def vjp(self, *gys):
-        return get_array_module(gys[0]).concatenate(gys, axis=self.axis)
+        return apply(Concat(self.axis), *gys)
 
 
 def split(x: Any, indices_or_sections: Union[int, Sequence[int]], axis: int = 0) -> list:
@@ -93,8 +89,13 @@ def split(x: Any, indices_or_sections: Union[int, Sequence[int]], axis: int = 0)
     return ys if isinstance(ys, list) else [ys]
 
 
-def _mask_variable(mask, dtype) -> Variable:
-    return Variable(mask.astype(dtype), requires_grad=False)
+def select(cond, g):
+    """``g`` where ``cond`` is true, else 0 (for gradients: an array for an array, a Variable for a
+    Variable). Unlike ``g * cond`` it leaves no NaN where an infinite ``g`` is masked out."""
+    if isinstance(g, Variable):
+        return Where(cond)(g, g.xp.zeros((), dtype=g.dtype))
+    xp = get_array_module(g)
+    return xp.where(cond, g, xp.zeros((), dtype=g.dtype))
 
 
 class Where(BinaryFunction):
@@ -113,17 +114,8 @@ class Where(BinaryFunction):
 
     def backward(self, gy):
         a, b = self.inputs
-        m = _mask_variable(self.cond, gy.dtype)
-        ga = sum_to(gy * m, a.shape) if a.requires_grad else None
-        gb = sum_to(gy * (1 - m), b.shape) if b.requires_grad else None
-        return ga, gb
-
-    def vjp(self, gy):
-        xp = get_array_module(gy)
-        a, b = self.inputs
-        zero = xp.zeros((), dtype=gy.dtype)
-        ga = sum_to_array(xp.where(self.cond, gy, zero), a.data.shape) if a.requires_grad else None
-        gb = sum_to_array(xp.where(self.cond, zero, gy), b.data.shape) if b.requires_grad else None
+        ga = _sum_to(select(self.cond, gy), a.data.shape) if a.requires_grad else None
+        gb = _sum_to(select(~self.cond, gy), b.data.shape) if b.requires_grad else None
         return ga, gb
 
 
@@ -164,10 +156,7 @@ class Clip(UnaryFunction):
         return mask
 
     def backward(self, gy):
-        return gy * _mask_variable(self._mask(), gy.dtype)
-
-    def vjp(self, gy):
-        return gy * self._mask()
+        return select(self._mask(), gy)
 
 
 def clip(x: Any, lo: Any, hi: Any) -> Variable:
@@ -187,24 +176,25 @@ class _Pick(BinaryFunction):
         return self.pick(a, b)
 
     def _shares(self):
+        """Each input's share of the gradient: 1 where it is picked, 1/2 on ties, and NaN wins
+        (NumPy's maximum and minimum propagate it)."""
         a, b = self.inputs[0].data, self.inputs[1].data
+        xp = get_array_module(a)
         first = (a > b) if self.pick is np.maximum else (a < b)
         tie = a == b
-        share_a = first + 0.5 * tie
-        return share_a, 1.0 - share_a
+        if np.result_type(a, b).kind in "fc":
+            nan_a, nan_b = xp.isnan(a), xp.isnan(b)
+            first = first | (nan_a & ~nan_b)
+            tie = tie | (nan_a & nan_b)
+        dtype = np.result_type(a, b)
+        share_a = (first + 0.5 * tie).astype(dtype)
+        return share_a, (1 - share_a).astype(dtype)
 
     def backward(self, gy):
         a, b = self.inputs
         sa, sb = self._shares()
-        ga = sum_to(gy * _mask_variable(sa, gy.dtype), a.shape) if a.requires_grad else None
-        gb = sum_to(gy * _mask_variable(sb, gy.dtype), b.shape) if b.requires_grad else None
-        return ga, gb
-
-    def vjp(self, gy):
-        a, b = self.inputs
-        sa, sb = self._shares()
-        ga = sum_to_array((gy * sa).astype(gy.dtype, copy=False), a.data.shape) if a.requires_grad else None
-        gb = sum_to_array((gy * sb).astype(gy.dtype, copy=False), b.data.shape) if b.requires_grad else None
+        ga = _sum_to(gy * sa, a.data.shape) if a.requires_grad else None
+        gb = _sum_to(gy * sb, b.data.shape) if b.requires_grad else None
         return ga, gb
 
 
@@ -241,10 +231,6 @@ class Abs(UnaryFunction):
         return get_array_module(x).abs(x)
 
     def backward(self, gy):
-        x = self.inputs[0].data
-        return gy * Variable(get_array_module(x).sign(x), requires_grad=False)
-
-    def vjp(self, gy):
         x = self.inputs[0].data
         return gy * get_array_module(x).sign(x)
 

@@ -2,8 +2,9 @@
 
 Every function here is differentiable twice: each backward is written with these same
 functions (the gradient with respect to the weights is the function ``Conv2DGradW``, whose
-own backward is a deconvolution and a convolution). The array fast paths (``vjp``) use the
-strided column view and ``tensordot``.
+own backward is a deconvolution and a convolution). Two functions have a faster gradient on
+arrays whose math differs (``fast_backward``): conv2d reuses the column matrix built in
+forward, and max pooling scatters by window offsets instead of col2im.
 """
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ from typing import Any, Optional
 import numpy as np
 
 from zerograd.backend import get_array_module
-from zerograd.core import Function, UnaryFunction, Variable, as_variable
-from zerograd.core.ops import broadcast_to
+from zerograd.core import Function, UnaryFunction, Variable, apply, as_variable
 from zerograd.functions.conv_utils import (IntPair, col2im_array, from_matrix, get_conv_outsize,
                                            get_deconv_outsize, pair, to_matrix, windows)
 from zerograd.functions.linalg import linear
@@ -36,7 +36,7 @@ class Im2col(UnaryFunction):
         return to_matrix(col) if self.to_matrix else col.copy()
 
     def backward(self, gy):
-        return col2im(gy, self.x_shape, self.kernel_size, self.stride, self.pad, self.to_matrix)
+        return apply(Col2im(self.x_shape, self.kernel_size, self.stride, self.pad, self.to_matrix), gy)
 
 
 class Col2im(UnaryFunction):
@@ -58,7 +58,7 @@ class Col2im(UnaryFunction):
         return col2im_array(col, self.input_shape, self.kernel_size, self.stride, self.pad)
 
     def backward(self, gy):
-        return im2col(gy, self.kernel_size, self.stride, self.pad, self.to_matrix)
+        return apply(Im2col(self.kernel_size, self.stride, self.pad, self.to_matrix), gy)
 
 
 def im2col(x: Any, kernel_size: IntPair, stride: IntPair = 1, pad: IntPair = 0, to_matrix: bool = True) -> Variable:
@@ -88,10 +88,12 @@ class Conv2d(Function):
     """y[n, o] = sum_{c,i,j} W[o, c, i, j] x_pad[n, c, s*y + i, s*x + j] + b[o].
 
     dx = deconv2d(dy, W); dW = Conv2DGradW(x, dy); db = sum of dy over (N, OH, OW).
+    ``fast_backward`` computes dW from the column matrix kept from forward (no second im2col).
     """
 
     __slots__ = ("stride", "pad", "col")
     keeps_outputs = False
+    array_backward = True
 
     def __init__(self, stride: IntPair = 1, pad: IntPair = 0) -> None:
         self.stride = pair(stride)
@@ -112,15 +114,15 @@ class Conv2d(Function):
 
     def backward(self, gy):
         x, W = self.inputs[0], self.inputs[1]
-        gx = deconv2d(gy, W, None, self.stride, self.pad, outsize=x.shape[2:]) if x.requires_grad else None
-        gW = Conv2DGradW(W.shape[2:], self.stride, self.pad)(x, gy) if W.requires_grad else None
+        gx = (apply(Deconv2d(self.stride, self.pad, outsize=x.shape[2:]), gy, self.input(1))
+              if x.requires_grad else None)
+        gW = apply(Conv2DGradW(W.shape[2:], self.stride, self.pad), self.input(0), gy) if W.requires_grad else None
         if len(self.inputs) == 3:
-            b = self.inputs[2]
-            gb = sum_(gy, axis=(0, 2, 3)) if b.requires_grad else None
+            gb = gy.sum(axis=(0, 2, 3)) if self.inputs[2].requires_grad else None
             return gx, gW, gb
         return gx, gW
 
-    def vjp(self, gy):
+    def fast_backward(self, gy):
         x, W = self.inputs[0], self.inputs[1]
         Wd = W.data
         oc, c, kh, kw = Wd.shape
@@ -145,6 +147,7 @@ class Deconv2d(Function):
 
     __slots__ = ("stride", "pad", "outsize")
     keeps_outputs = False
+    array_backward = True
 
     def __init__(self, stride: IntPair = 1, pad: IntPair = 0, outsize: Optional[tuple] = None) -> None:
         self.stride = pair(stride)
@@ -172,11 +175,10 @@ class Deconv2d(Function):
 
     def backward(self, gy):
         x, W = self.inputs[0], self.inputs[1]
-        gx = conv2d(gy, W, None, self.stride, self.pad) if x.requires_grad else None
-        gW = Conv2DGradW(W.shape[2:], self.stride, self.pad)(gy, x) if W.requires_grad else None
+        gx = apply(Conv2d(self.stride, self.pad), gy, self.input(1)) if x.requires_grad else None
+        gW = apply(Conv2DGradW(W.shape[2:], self.stride, self.pad), gy, self.input(0)) if W.requires_grad else None
         if len(self.inputs) == 3:
-            b = self.inputs[2]
-            gb = sum_(gy, axis=(0, 2, 3)) if b.requires_grad else None
+            gb = gy.sum(axis=(0, 2, 3)) if self.inputs[2].requires_grad else None
             return gx, gW, gb
         return gx, gW
 
@@ -190,6 +192,7 @@ class Conv2DGradW(Function):
 
     __slots__ = ("kernel_size", "stride", "pad")
     keeps_outputs = False
+    array_backward = True
 
     def __init__(self, kernel_size, stride, pad) -> None:
         self.kernel_size = pair(tuple(kernel_size))
@@ -202,8 +205,9 @@ class Conv2DGradW(Function):
 
     def backward(self, ggW):
         x, gy = self.inputs
-        gx = deconv2d(gy, ggW, None, self.stride, self.pad, outsize=x.shape[2:]) if x.requires_grad else None
-        ggy = conv2d(x, ggW, None, self.stride, self.pad) if gy.requires_grad else None
+        gx = (apply(Deconv2d(self.stride, self.pad, outsize=x.shape[2:]), self.input(1), ggW)
+              if x.requires_grad else None)
+        ggy = apply(Conv2d(self.stride, self.pad), self.input(0), ggW) if gy.requires_grad else None
         return gx, ggy
 
 
@@ -235,10 +239,12 @@ def conv2d_simple(x: Any, W: Any, b: Optional[Any] = None, stride: IntPair = 1, 
 # ------------------------------------------------------------------ pooling
 class MaxPooling2D(UnaryFunction):
     """y = the maximum of each window (padding never wins); the gradient goes to the maxima,
-    shared equally among ties. Forward and ``vjp`` loop over the KH*KW window offsets with
-    elementwise operations (far faster in NumPy than a reduction over small strided axes);
+    shared equally among ties (a NaN in a window is its maximum and takes the gradient).
+
     ``backward`` is col2im of the gradient spread over the windows times a constant share
-    mask, so it is differentiable again."""
+    mask, so it is differentiable again. Forward and ``fast_backward`` loop over the KH*KW
+    window offsets with elementwise operations instead (far faster in NumPy than a reduction
+    over small strided axes)."""
 
     __slots__ = ("kernel_size", "stride", "pad")
     keeps_outputs = True
@@ -272,25 +278,23 @@ class MaxPooling2D(UnaryFunction):
     def _share(self):
         x = self.inputs[0].data
         col = windows(x, self.kernel_size, self.stride, self.pad, pad_value=-np.inf, op="pooling")
-        y = self._out().data
-        mask = col == y[:, :, None, None]
+        y = self.outputs[0]().data[:, :, None, None]
+        mask = _is_max(col, y)
         count = mask.sum(axis=(2, 3), keepdims=True)
         return mask * (1 / count).astype(x.dtype)
 
     def backward(self, gy):
         x = self.inputs[0]
         n, c, oh, ow = gy.shape
-        kh, kw = self.kernel_size
-        share = Variable(self._share(), requires_grad=False)
-        gcol = broadcast_to(reshape(gy, (n, c, 1, 1, oh, ow)), (n, c, kh, kw, oh, ow)) * share
-        return col2im(gcol, x.shape, self.kernel_size, self.stride, self.pad, to_matrix=False)
+        gcol = gy.reshape((n, c, 1, 1, oh, ow)) * self._share()
+        return apply(Col2im(x.shape, self.kernel_size, self.stride, self.pad, False), gcol)
 
-    def vjp(self, gy):
+    def fast_backward(self, gy):
         x = self.inputs[0].data
         xp = get_array_module(x)
         padded, views = self._offsets(x)
-        y = self._out().data
-        masks = [(ij, v == y) for ij, v in views]
+        y = self.outputs[0]().data
+        masks = [(ij, _is_max(v, y)) for ij, v in views]
         count = masks[0][1].astype(gy.dtype)
         for _, m in masks[1:]:
             count += m
@@ -302,6 +306,16 @@ class MaxPooling2D(UnaryFunction):
             gx[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += m * g
         ph, pw = self.pad
         return gx[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]] if (ph or pw) else gx
+
+
+def _is_max(values, y):
+    """Where ``values`` equal their window's maximum ``y``; a NaN maximum matches the NaNs."""
+    mask = values == y
+    if y.dtype.kind == "f":
+        nan = get_array_module(y).isnan(y)
+        if nan.any():
+            mask |= nan & get_array_module(y).isnan(values)
+    return mask
 
 
 def pooling(x: Any, kernel_size: IntPair, stride: IntPair = 1, pad: IntPair = 0) -> Variable:

@@ -1,8 +1,8 @@
 """Elementwise mathematical functions, each differentiable to any order.
 
-Forward calls NumPy's ufuncs, which CuPy arrays also accept (``__array_ufunc__``),
-so no module lookup is needed per call. Every backward is written with these same functions, so ``create_graph=True``
-can differentiate it again.
+Forward calls NumPy's ufuncs, which CuPy arrays also accept (``__array_ufunc__``), so no module
+lookup is needed per call. Each gradient is written once, on arrays or Variables alike (see
+``core/function.py``), so ``create_graph=True`` can differentiate it again.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from zerograd.core import UnaryFunction, Variable
+from zerograd.core import UnaryFunction, Variable, apply
 
 
 class Exp(UnaryFunction):
@@ -23,10 +23,7 @@ class Exp(UnaryFunction):
         return np.exp(x)
 
     def backward(self, gy):
-        return self.outputs[0]() * gy
-
-    def vjp(self, gy):
-        return gy * self._out().data
+        return gy * self.output()
 
 
 class Log(UnaryFunction):
@@ -38,10 +35,7 @@ class Log(UnaryFunction):
         return np.log(x)
 
     def backward(self, gy):
-        return gy / self.inputs[0]
-
-    def vjp(self, gy):
-        return gy / self.inputs[0].data
+        return gy / self.input()
 
 
 class Sin(UnaryFunction):
@@ -53,10 +47,7 @@ class Sin(UnaryFunction):
         return np.sin(x)
 
     def backward(self, gy):
-        return gy * cos(self.inputs[0])
-
-    def vjp(self, gy):
-        return gy * np.cos(self.inputs[0].data)
+        return gy * apply(Cos(), self.input())
 
 
 class Cos(UnaryFunction):
@@ -68,10 +59,7 @@ class Cos(UnaryFunction):
         return np.cos(x)
 
     def backward(self, gy):
-        return gy * -sin(self.inputs[0])
-
-    def vjp(self, gy):
-        return gy * -np.sin(self.inputs[0].data)
+        return gy * -apply(Sin(), self.input())
 
 
 class Tanh(UnaryFunction):
@@ -84,11 +72,7 @@ class Tanh(UnaryFunction):
         return np.tanh(x)
 
     def backward(self, gy):
-        y = self.outputs[0]()
-        return gy * (1 - y * y)
-
-    def vjp(self, gy):
-        y = self._out().data
+        y = self.output()
         return gy * (1 - y * y)
 
 
@@ -101,10 +85,7 @@ class Square(UnaryFunction):
         return x * x
 
     def backward(self, gy):
-        return gy * (self.inputs[0] * 2)
-
-    def vjp(self, gy):
-        return gy * (self.inputs[0].data * 2)
+        return gy * (self.input() * 2)
 
 
 class Sqrt(UnaryFunction):
@@ -117,10 +98,7 @@ class Sqrt(UnaryFunction):
         return np.sqrt(x)
 
     def backward(self, gy):
-        return gy / (self.outputs[0]() * 2)
-
-    def vjp(self, gy):
-        return gy / (self._out().data * 2)
+        return gy / (self.output() * 2)
 
 
 def exp(x: Any) -> Variable:

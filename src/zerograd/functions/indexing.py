@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from zerograd.backend import get_array_module
-from zerograd.core import UnaryFunction, Variable
+from zerograd.core import UnaryFunction, Variable, apply
 
 
 def _plain_index(index: Any) -> Any:
@@ -56,13 +56,7 @@ class GetItem(UnaryFunction):
             raise IndexError(f"get_item: {e} (input shape {x.shape})") from None
 
     def backward(self, gy):
-        return GetItemGrad(self.index, self.x_shape)(gy)
-
-    def vjp(self, gy):
-        xp = get_array_module(gy)
-        gx = xp.zeros(self.x_shape, dtype=gy.dtype)
-        _scatter_add(xp, gx, self.index, gy)
-        return gx
+        return apply(GetItemGrad(self.index, self.x_shape), gy)
 
 
 class GetItemGrad(UnaryFunction):
@@ -81,9 +75,6 @@ class GetItemGrad(UnaryFunction):
         return gx
 
     def backward(self, ggx):
-        return get_item(ggx, self.index)
-
-    def vjp(self, ggx):
         return ggx[self.index]
 
 

@@ -6,8 +6,8 @@ from typing import Any, Optional
 import numpy as np
 
 from zerograd.core import BinaryFunction, Function, Variable
-from zerograd.core.ops import sum_to, sum_to_array
-from zerograd.functions.shape import reshape, swapaxes
+from zerograd.core.ops import _sum_to
+from zerograd.functions.shape import reshape
 
 
 def _check_matmul(a_shape: tuple[int, ...], b_shape: tuple[int, ...]) -> None:
@@ -26,9 +26,10 @@ def _check_matmul(a_shape: tuple[int, ...], b_shape: tuple[int, ...]) -> None:
         ) from None
 
 
-def _t(a):
-    """Swap the last two axes of an array."""
-    return a.swapaxes(-1, -2)
+def _mT(a):
+    """``a`` with its last two axes swapped (a view of an array, or a Variable's transpose)."""
+    n = a.ndim
+    return a.transpose(tuple(range(n - 2)) + (n - 1, n - 2))
 
 
 class MatMul(BinaryFunction):
@@ -45,14 +46,8 @@ class MatMul(BinaryFunction):
 
     def backward(self, gy):
         a, b = self.inputs
-        ga = sum_to(matmul(gy, swapaxes(b, -1, -2)), a.shape) if a.requires_grad else None
-        gb = sum_to(matmul(swapaxes(a, -1, -2), gy), b.shape) if b.requires_grad else None
-        return ga, gb
-
-    def vjp(self, gy):
-        a, b = self.inputs
-        ga = sum_to_array(gy @ _t(b.data), a.data.shape) if a.requires_grad else None
-        gb = sum_to_array(_t(a.data) @ gy, b.data.shape) if b.requires_grad else None
+        ga = _sum_to(gy @ _mT(self.input(1)), a.data.shape) if a.requires_grad else None
+        gb = _sum_to(_mT(self.input(0)) @ gy, b.data.shape) if b.requires_grad else None
         return ga, gb
 
 
@@ -92,6 +87,7 @@ class Linear(Function):
 
     __slots__ = ()
     keeps_outputs = False
+    array_backward = True
 
     def forward(self, x, W, b=None):
         if x.ndim != 2 or W.ndim != 2 or x.shape[1] != W.shape[0]:
@@ -106,21 +102,11 @@ class Linear(Function):
 
     def backward(self, gy):
         x, W = self.inputs[0], self.inputs[1]
-        gx = matmul(gy, W.T) if x.requires_grad else None
-        gW = matmul(x.T, gy) if W.requires_grad else None
+        gx = gy @ self.input(1).T if x.requires_grad else None
+        gW = self.input(0).T @ gy if W.requires_grad else None
         if len(self.inputs) == 3:
             b = self.inputs[2]
-            gb = sum_to(gy, b.shape) if b.requires_grad else None
-            return gx, gW, gb
-        return gx, gW
-
-    def vjp(self, gy):
-        x, W = self.inputs[0], self.inputs[1]
-        gx = gy @ W.data.T if x.requires_grad else None
-        gW = x.data.T @ gy if W.requires_grad else None
-        if len(self.inputs) == 3:
-            b = self.inputs[2]
-            gb = sum_to_array(gy, b.data.shape) if b.requires_grad else None
+            gb = _sum_to(gy, b.data.shape) if b.requires_grad else None
             return gx, gW, gb
         return gx, gW
 

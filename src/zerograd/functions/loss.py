@@ -4,12 +4,17 @@ from __future__ import annotations
 from typing import Any
 
 from zerograd.backend import get_array_module
-from zerograd.core import BinaryFunction, Variable, as_variable
-from zerograd.functions.activation import sigmoid, softmax
+from zerograd.core import BinaryFunction, Variable, apply, as_variable
+from zerograd.functions.activation import Sigmoid, Softmax
 from zerograd.functions.combine import clip
 from zerograd.functions.elementwise import log
 from zerograd.functions.reduction import mean
 from zerograd.functions.shape import reshape
+
+
+def _batch_size(x) -> int:
+    """len(x), the book's divisor; 1 for a 0-d input."""
+    return x.shape[0] if x.ndim else 1
 
 
 class MeanSquaredError(BinaryFunction):
@@ -21,18 +26,12 @@ class MeanSquaredError(BinaryFunction):
         if x0.shape != x1.shape:
             raise ValueError(f"mean_squared_error: shapes {x0.shape} and {x1.shape} differ")
         diff = x0 - x1
-        return (diff * diff).sum() / len(diff)
+        return (diff * diff).sum() / _batch_size(x0)
 
     def backward(self, gy):
         x0, x1 = self.inputs
-        diff = x0 - x1
-        gx0 = gy * diff * (2.0 / len(diff))
-        return gx0, -gx0
-
-    def vjp(self, gy):
-        x0, x1 = self.inputs
-        diff = x0.data - x1.data
-        gx0 = gy * diff * (2.0 / len(diff))  # the book's order of operations: same rounding
+        diff = self.input(0) - self.input(1)
+        gx0 = gy * diff * (2.0 / _batch_size(x0.data))  # the book's order of operations: same rounding
         return (gx0 if x0.requires_grad else None), (-gx0 if x1.requires_grad else None)
 
 
@@ -63,7 +62,7 @@ def _label_error(op: str, x, t) -> ValueError:
 class SoftmaxCrossEntropy(BinaryFunction):
     """y = -mean_n log softmax(x)[n, t[n]] for integer labels t; dx = (softmax(x) - onehot(t)) dy / N.
 
-    The softmax computed in forward is kept for the array backward (``vjp``).
+    ``fast_backward`` reuses the probabilities computed in forward (``backward`` recomputes them).
     """
 
     __slots__ = ("probs",)
@@ -92,13 +91,11 @@ class SoftmaxCrossEntropy(BinaryFunction):
         return onehot
 
     def backward(self, gy):
-        x = self.inputs[0]
-        n = x.shape[0]
-        y = softmax(x)
-        onehot = Variable(self._onehot(x.data), requires_grad=False)
-        return (y - onehot) * (gy / n), None
+        n = self.inputs[0].data.shape[0]
+        y = apply(Softmax(1), self.input(0))
+        return (y - self._onehot(self.inputs[0].data)) * (gy / n), None
 
-    def vjp(self, gy):
+    def fast_backward(self, gy):
         x = self.inputs[0].data
         xp = get_array_module(x)
         n = x.shape[0]
@@ -121,26 +118,15 @@ class SigmoidCrossEntropy(BinaryFunction):
 
     def forward(self, x, t):
         xp = get_array_module(x)
-        n = len(x)
         loss = xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-abs(x)))
-        return loss.sum() / x.dtype.type(n)
+        return loss.sum() / x.dtype.type(_batch_size(x))
 
     def backward(self, gy):
         x, t = self.inputs
-        n = len(x)
-        gx = (sigmoid(x) - t) * (gy / n)
-        gt = (-x * (gy / n)) if t.requires_grad else None
+        g = gy / _batch_size(x.data)
+        gx = (apply(Sigmoid(), self.input(0)) - self.input(1)) * g if x.requires_grad else None
+        gt = -self.input(0) * g if t.requires_grad else None
         return gx, gt
-
-    def vjp(self, gy):
-        x, t = self.inputs
-        xd = x.data
-        xp = get_array_module(xd)
-        n = len(xd)
-        p = xp.tanh(xd * 0.5) * 0.5 + 0.5
-        gx = (p - t.data) * (gy / xd.dtype.type(n))
-        gt = (-xd * (gy / n)).astype(xd.dtype, copy=False) if t.requires_grad else None
-        return gx.astype(xd.dtype, copy=False), gt
 
 
 def sigmoid_cross_entropy(x: Any, t: Any) -> Variable:

@@ -6,6 +6,7 @@ from typing import Any
 from zerograd.backend import get_array_module
 from zerograd.core import Function, Variable
 from zerograd.functions.activation import sigmoid
+from zerograd.functions.combine import concat
 from zerograd.functions.elementwise import tanh
 from zerograd.functions.indexing import get_item
 from zerograd.functions.linalg import linear, matmul
@@ -22,12 +23,14 @@ class LSTMCell(Function):
         f, i, o = sigmoid(a_f), sigmoid(a_i), sigmoid(a_o);  u = tanh(a_u)
         c' = f * c + i * u;  h' = o * tanh(c')
 
-    Outputs (h', c'). ``vjp`` is the hand-derived gradient on arrays; ``backward`` recomputes
-    the step with framework ops, so second derivatives exist too.
+    Outputs (h', c'). ``backward`` recomputes the step with framework ops, so second
+    derivatives exist too; ``fast_backward``, the hand-derived gradient on arrays, reuses the
+    gates kept from forward in one fused pass.
     """
 
     __slots__ = ("gates", "tanh_c")
     keeps_outputs = False
+    array_backward = True
 
     def forward(self, x, h, c, Wx, Wh, b):
         xp = get_array_module(x)
@@ -47,7 +50,7 @@ class LSTMCell(Function):
         self.tanh_c = tc
         return o * tc, c_new
 
-    def vjp(self, gh, gc):
+    def fast_backward(self, gh, gc):
         xp = get_array_module(gh)
         x, h, c, Wx, Wh, b = self.inputs
         f, i, o, u = self.gates
@@ -76,8 +79,6 @@ class LSTMCell(Function):
         u = tanh(get_item(a, (slice(None), slice(3 * hidden, None))))
         tc = tanh(f * c + i * u)
         gct = gc + gh * o * (1 - tc * tc)
-        from zerograd.functions.combine import concat
-
         ga = concat([gct * c * f * (1 - f), gct * u * i * (1 - i), gh * tc * o * (1 - o), gct * i * (1 - u * u)],
                     axis=1)
         return (matmul(ga, Wx.T) if x.requires_grad else None,

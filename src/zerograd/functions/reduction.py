@@ -10,10 +10,9 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from zerograd.backend import get_array_module
-from zerograd.core import UnaryFunction, Variable
-from zerograd.core.ops import broadcast_to
-from zerograd.functions.elementwise import exp, sqrt
-from zerograd.functions.shape import reshape
+from zerograd.core import UnaryFunction, Variable, apply
+from zerograd.core.ops import _broadcast_to
+from zerograd.functions.elementwise import Exp, sqrt
 
 Axis = Optional[Union[int, tuple[int, ...]]]
 
@@ -37,6 +36,11 @@ def _keepdims_shape(x_shape: tuple[int, ...], axes: Optional[tuple[int, ...]]) -
     return tuple(1 if i in axes else s for i, s in enumerate(x_shape))
 
 
+def _accumulator(dtype) -> Optional[np.dtype]:
+    """The dtype a reduction accumulates in when it differs from the input's: float32 for float16."""
+    return np.dtype(np.float32) if dtype == np.float16 else None
+
+
 def _count(x_shape: tuple[int, ...], axes: Optional[tuple[int, ...]]) -> int:
     if axes is None:
         return int(np.prod(x_shape, dtype=np.int64))
@@ -44,7 +48,7 @@ def _count(x_shape: tuple[int, ...], axes: Optional[tuple[int, ...]]) -> int:
 
 
 class Sum(UnaryFunction):
-    """y = sum of x over ``axis``; dx = dy broadcast back to x's shape."""
+    """y = sum of x over ``axis`` (float16 accumulates in float32); dx = dy broadcast back to x's shape."""
 
     __slots__ = ("axis", "keepdims", "x_shape")
 
@@ -55,18 +59,15 @@ class Sum(UnaryFunction):
     def forward(self, x):
         self.x_shape = x.shape
         self.axis = _normalize_axis(self.axis, x.ndim, "sum")
-        return x.sum(axis=self.axis, keepdims=self.keepdims)
+        acc = _accumulator(x.dtype)
+        if acc is None:
+            return x.sum(axis=self.axis, keepdims=self.keepdims)
+        return x.sum(axis=self.axis, keepdims=self.keepdims, dtype=acc).astype(x.dtype)
 
     def backward(self, gy):
         if not self.keepdims:
-            gy = reshape(gy, _keepdims_shape(self.x_shape, self.axis))
-        return broadcast_to(gy, self.x_shape)
-
-    def vjp(self, gy):
-        xp = get_array_module(gy)
-        if not self.keepdims:
-            gy = xp.reshape(gy, _keepdims_shape(self.x_shape, self.axis))
-        return xp.broadcast_to(gy, self.x_shape)
+            gy = gy.reshape(_keepdims_shape(self.x_shape, self.axis))
+        return _broadcast_to(gy, self.x_shape)
 
 
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:  # noqa: A001  (mirrors np.sum)
@@ -74,11 +75,43 @@ def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:  # noqa:
     return Sum(axis, keepdims)(x)
 
 
+class Mean(UnaryFunction):
+    """y = sum of x over ``axis`` / n, n the number of elements reduced; dx = dy / n broadcast back.
+
+    float16 accumulates and divides in float32 (n itself may exceed float16's range) and
+    returns float16.
+    """
+
+    __slots__ = ("axis", "keepdims", "x_shape", "n")
+
+    def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
+        self.axis = axis
+        self.keepdims = keepdims
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        self.axis = _normalize_axis(self.axis, x.ndim, "mean")
+        self.n = _count(x.shape, self.axis)
+        if self.n == 0:
+            raise ValueError(f"mean: no elements to average (input shape {x.shape}, axis {self.axis})")
+        acc = _accumulator(x.dtype)
+        if acc is None:
+            return x.sum(axis=self.axis, keepdims=self.keepdims) / self.n
+        return (x.sum(axis=self.axis, keepdims=self.keepdims, dtype=acc) / self.n).astype(x.dtype)
+
+    def backward(self, gy):
+        if not self.keepdims:
+            gy = gy.reshape(_keepdims_shape(self.x_shape, self.axis))
+        if _accumulator(gy.dtype) is None:
+            g = gy / self.n
+        else:
+            g = (gy.astype(np.float32) / self.n).astype(gy.dtype)
+        return _broadcast_to(g, self.x_shape)
+
+
 def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:
     """Arithmetic mean over ``axis`` (sum divided by the number of elements reduced)."""
-    shape = x.shape if isinstance(x, Variable) else np.shape(x)
-    n = _count(shape, _normalize_axis(axis, len(shape), "mean"))
-    return sum(x, axis, keepdims) / n
+    return Mean(axis, keepdims)(x)
 
 
 average = mean
@@ -102,24 +135,20 @@ class _Extreme(UnaryFunction):
         return getattr(x, self.reduce_name)(axis=self.axis, keepdims=self.keepdims)
 
     def _share(self):
-        """mask / count: each extreme element's share of the gradient (a constant array)."""
+        """mask / count: each extreme element's share of the gradient (a constant array). NaN is
+        the extreme when present (NumPy's max and min propagate it): the NaNs share the gradient."""
         x = self.inputs[0].data
-        y = self._out().data
-        shape = _keepdims_shape(x.shape, self.axis)
-        mask = x == y.reshape(shape)
+        xp = get_array_module(x)
+        y = xp.asarray(self.outputs[0]().data).reshape(_keepdims_shape(x.shape, self.axis))
+        mask = x == y
+        if x.dtype.kind in "fc" and xp.isnan(y).any():
+            mask |= xp.isnan(x) & xp.isnan(y)
         count = mask.sum(axis=self.axis, keepdims=True)
         return mask / count.astype(x.dtype)
 
     def backward(self, gy):
-        x_shape = self.inputs[0].shape
-        gy = reshape(gy, _keepdims_shape(x_shape, self.axis))
-        share = Variable(self._share().astype(self.inputs[0].dtype, copy=False), requires_grad=False)
-        return broadcast_to(gy, x_shape) * share
-
-    def vjp(self, gy):
-        x = self.inputs[0].data
-        gy = gy.reshape(_keepdims_shape(x.shape, self.axis))
-        return (gy * self._share()).astype(x.dtype, copy=False)
+        gy = gy.reshape(_keepdims_shape(self.inputs[0].data.shape, self.axis))
+        return gy * self._share()
 
 
 class Max(_Extreme):
@@ -164,21 +193,14 @@ class LogSumExp(UnaryFunction):
         self.axis = _normalize_axis(self.axis, x.ndim, "logsumexp")
         m = x.max(axis=self.axis, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
-        y = xp.log(xp.exp(x - m).sum(axis=self.axis, keepdims=True)) + m
+        y = xp.log(xp.exp(x - m).sum(axis=self.axis, keepdims=True, dtype=_accumulator(x.dtype))) + m
+        y = y.astype(x.dtype, copy=False)
         return y if self.keepdims else y.reshape([s for i, s in enumerate(y.shape)
                                                   if not (self.axis is None or i in self.axis)])
 
     def backward(self, gy):
-        x = self.inputs[0]
-        shape = _keepdims_shape(x.shape, self.axis)
-        y = reshape(self._out(), shape)
-        return broadcast_to(reshape(gy, shape), x.shape) * exp(x - broadcast_to(y, x.shape))
-
-    def vjp(self, gy):
-        xp = get_array_module(gy)
-        x = self.inputs[0].data
-        shape = _keepdims_shape(x.shape, self.axis)
-        return xp.reshape(gy, shape) * xp.exp(x - self._out().data.reshape(shape))
+        shape = _keepdims_shape(self.inputs[0].data.shape, self.axis)
+        return gy.reshape(shape) * apply(Exp(), self.input() - self.output().reshape(shape))
 
 
 def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:
@@ -193,7 +215,8 @@ def var(x: Any, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Var
     if n - ddof <= 0:
         raise ValueError(f"var: {n} elements with ddof={ddof} leave no degrees of freedom")
     d = x - mean(x, axis, keepdims=True)
-    return sum(d * d, axis, keepdims) / (n - ddof)
+    v = mean(d * d, axis, keepdims)
+    return v if ddof == 0 else v * (n / (n - ddof))
 
 
 def std(x: Any, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Variable:

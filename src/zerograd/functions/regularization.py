@@ -23,8 +23,8 @@ def dropout(x: Any, dropout_ratio: float = 0.5) -> Variable:
     if not Config.train:
         return x
     xp = get_array_module(x.data)
-    draw = np.random.rand(*x.shape)
+    draw = np.asarray(np.random.rand(*x.shape))  # a float, not an array, for a 0-d x
     keep = (draw > dropout_ratio) if xp is np else xp.asarray(draw > dropout_ratio)
     scale = x.dtype.type(1.0 / (1.0 - dropout_ratio))
     mask = keep.astype(x.dtype) * scale
-    return x * Variable(mask, requires_grad=False)
+    return x * Variable(xp.asarray(mask), requires_grad=False)
