@@ -129,6 +129,16 @@ class Function:
     #: Optional ``fast_backward(*gys)`` on arrays, used by the ordinary walk instead of
     #: ``backward`` where the faster math differs; ``gradient_check`` compares the two.
     fast_backward = None
+    #: True for an elementwise function of one input: y, dy and dx = backward(dy) all have x's
+    #: shape and dtype by construction, so the walk need not check dx (it checks every other).
+    elementwise = False
+    #: What the ordinary walk calls, resolved once per class from the two attributes above:
+    #: ``fast_backward``, else ``backward`` when ``array_backward``, else None (the book's style).
+    _array_walk_backward: Any = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._array_walk_backward = cls.fast_backward or (cls.backward if cls.array_backward else None)
 
     def __call__(self, *inputs: Any):
         if self.inputs is not None:

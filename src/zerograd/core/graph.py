@@ -39,9 +39,6 @@ from zerograd.core.ops import cast, copy
 from zerograd.core.variable import Variable
 
 _store_lock = threading.Lock()
-# 0-d NumPy arithmetic returns scalars: they may flow as gradients (and are faster); a stored one
-# becomes an array.
-_numpy_scalars = frozenset(np.dtype(c).type for c in np.typecodes["AllFloat"])
 
 
 class _Sum:
@@ -71,6 +68,10 @@ def backward(y: Variable, retain_grad: bool = False, create_graph: bool = False)
             held.add(id(seed))
     else:
         seed = y.grad.data
+        if seed.shape != data.shape:
+            raise ValueError(f"backward: y.grad has shape {seed.shape} but y has shape {data.shape}")
+        if seed.dtype != data.dtype and data.dtype.kind in "fc" and Config.strict_grad_dtype:
+            seed = seed.astype(data.dtype)
         held.add(id(seed))
     if y.creator is None:
         return
@@ -94,38 +95,64 @@ def _walk(y: Variable, seed, retain_grad: bool, held: set) -> None:
     leaves = []
     while heap:
         _, _, f, out = heappop(heap)
-        if type(f._out) is tuple:
+        if type(f._out) is tuple:  # several outputs
             gys = _output_grads(f, pending, graph)
-            outputs = [o if o is not None and o.creator is f else None for o in (ref() for ref in f._out)]
+            if retain_grad:
+                _retain(f, gys, y, held)
+            if graph:
+                gxs = f.backward(*gys)
+            else:
+                array_backward = f._array_walk_backward
+                gxs = array_backward(*gys) if array_backward else _book_style_backward(f, gys)
         else:
-            gys = (_value(pending.pop(out)),)
-            outputs = (out,)
-        if retain_grad:
-            for o, g in zip(outputs, gys):
-                if o is not None and o is not y:  # y.grad is the seed itself
-                    _store(o, g, held)
-        if graph or f.array_backward:
-            fast = None if graph else f.fast_backward
-            gxs = fast(*gys) if fast is not None else f.backward(*gys)
-        else:
-            gxs = _book_style_backward(f, gys)
+            gy = pending.pop(out)
+            if type(gy) is _Sum:
+                gy = gy.g
+            if retain_grad and out is not y:  # y.grad is the seed itself
+                with _store_lock:
+                    _store(out, gy, held)
+            if graph:
+                gxs = f.backward(gy)
+            else:
+                array_backward = f._array_walk_backward
+                gxs = array_backward(gy) if array_backward else _book_style_backward(f, (gy,))
         inputs = f.inputs
+        if f.elementwise:  # dx is shaped and typed like x by construction
+            x = inputs[0]
+            if gxs is not None and x.requires_grad:
+                if x in pending:
+                    _accumulate(pending, x, gxs)
+                else:
+                    pending[x] = gxs
+                    xc = x.creator
+                    if xc is None:
+                        leaves.append(x)
+                    elif xc not in queued:
+                        queued.add(xc)
+                        heappush(heap, (-x.generation, counter, xc, x))
+                        counter += 1
+            continue
         if type(gxs) is not tuple:
-            gxs = _as_tuple(f, gxs, len(inputs))
+            gxs = (gxs,) if len(inputs) == 1 and type(gxs) is not list else _as_tuple(f, gxs, len(inputs))
         elif len(gxs) != len(inputs):
             raise _count_error(f, len(gxs), len(inputs))
-        for i, x in enumerate(inputs):
-            gx = gxs[i]
+        for x, gx in zip(inputs, gxs):
             if gx is None or not x.requires_grad:
                 continue
             xd = x.data
-            t = type(gx)
-            if (t is not type(xd) and t not in _numpy_scalars) or gx.dtype is not xd.dtype:
-                gx = _conform(f, i, x, gx, graph)
-            elif gx.shape != xd.shape:
-                raise _shape_error(f, i, x, gx)
-            prev = pending.get(x)
-            if prev is None:
+            if graph:  # a Variable whose array has x's dtype and shape passes
+                conform = (type(gx) is not Variable or gx.data.dtype is not xd.dtype
+                           or gx.data.shape != xd.shape)
+            else:
+                try:  # an array (or a NumPy scalar, from 0-d arithmetic) of x's dtype and shape passes
+                    conform = gx.dtype is not xd.dtype or gx.shape != xd.shape
+                except AttributeError:  # a Python number
+                    conform = True
+            if conform:
+                gx = _conform(f, inputs.index(x), x, gx, graph)
+            if x in pending:
+                _accumulate(pending, x, gx)
+            else:
                 pending[x] = gx
                 xc = x.creator
                 if xc is None:
@@ -134,37 +161,48 @@ def _walk(y: Variable, seed, retain_grad: bool, held: set) -> None:
                     queued.add(xc)
                     heappush(heap, (-x.generation, counter, xc, x))
                     counter += 1
-            elif type(prev) is _Sum:
-                prev.g += gx  # in place on an array; a new Variable when recorded
-            else:
-                pending[x] = _Sum(prev + gx)
-    for x in leaves:
-        _store(x, pending[x], held)
+    with _store_lock:
+        for x in leaves:
+            _store(x, pending[x], held)
 
 
-def _value(g):
-    return g.g if type(g) is _Sum else g
+def _accumulate(pending: dict, x: Variable, gx) -> None:
+    """Add one more gradient for x: in place into a total this walk made, else into a new total."""
+    prev = pending[x]
+    if type(prev) is _Sum:
+        prev.g += gx  # in place on an array; a new Variable when recorded
+    else:
+        pending[x] = _Sum(prev + gx)
+
+
+def _retain(f, gys, y: Variable, held: set) -> None:
+    """retain_grad: keep the gradients of a multi-output function's outputs (still its own)."""
+    for ref, g in zip(f._out, gys):
+        o = ref()
+        if o is not None and o.creator is f and o is not y:
+            with _store_lock:
+                _store(o, g, held)
 
 
 def _store(v: Variable, g, held: set) -> None:
-    """Add gradient ``g`` (a pending value) to ``v.grad``, copying it first if it could alias."""
+    """Add gradient ``g`` (a pending value) to ``v.grad`` (the caller holds ``_store_lock``),
+    copying it first if it could alias another stored gradient or be a view."""
     owned = type(g) is _Sum
     if owned:
         g = g.g
-    if isinstance(g, Variable):
-        if not owned and (id(g.data) in held or g.data.base is not None):
+    if type(g) is Variable:
+        if not owned and (g.data.base is not None or id(g.data) in held):
             g = copy(g)
     else:
-        if not isinstance(g, array_types):
-            g = v.xp.asarray(g, dtype=v.data.dtype)  # a NumPy scalar from 0-d arithmetic
-        elif not owned and (id(g) in held or g.base is not None):
+        if type(g) is not type(v.data):  # a NumPy scalar from 0-d arithmetic, or another device
+            g = _conform_array(g, v)
+        elif not owned and (g.base is not None or id(g) in held):
             g = g.copy()
         g = Variable(g, requires_grad=False)
-    with _store_lock:
-        old = v.grad
-        if old is not None:
-            g = old + g if Config.enable_backprop else Variable(old.data + g.data, requires_grad=False)
-        v.grad = g
+    old = v.grad
+    if old is not None:
+        g = old + g if Config.enable_backprop else Variable(old.data + g.data, requires_grad=False)
+    v.grad = g
     held.add(id(g.data))
 
 
@@ -187,7 +225,7 @@ def _output_grads(f, pending: dict, graph: bool) -> list:
             g = f.inputs[0].xp.zeros(shape, dtype=dtype)
             if graph:
                 g = Variable(g, requires_grad=False)
-        gys.append(_value(g))
+        gys.append(g.g if type(g) is _Sum else g)
     return gys
 
 
@@ -207,8 +245,6 @@ def _conform(f, i: int, x: Variable, gx, graph: bool):
             gx = Variable(_as_array(gx, x), requires_grad=False)
         data = gx.data
     else:
-        if isinstance(gx, Variable):
-            gx = gx.data
         data = gx = _as_array(gx, x)
     if tuple(data.shape) != tuple(xd.shape):
         raise _shape_error(f, i, x, data)
@@ -216,14 +252,23 @@ def _conform(f, i: int, x: Variable, gx, graph: bool):
         if graph:
             raise TypeError(f"{type(f).__name__}.backward returned a gradient on another device than input {i}"
                             " (move both to one device)")
-        gx = data = as_numpy(data) if isinstance(xd, np.ndarray) else as_cupy(data)
+        gx = data = _conform_array(data, x)
     if data.dtype != xd.dtype and xd.dtype.kind in "fc" and Config.strict_grad_dtype:
         gx = cast(gx, xd.dtype) if graph else data.astype(xd.dtype)
     return gx
 
 
+def _conform_array(g, v: Variable):
+    """A NumPy scalar, or an array of the other device, as an array of v's device."""
+    if isinstance(v.data, np.ndarray):
+        return as_numpy(g) if isinstance(g, array_types) else np.asarray(g)
+    return as_cupy(g)
+
+
 def _as_array(gx, x: Variable):
-    """A gradient as an array: NumPy scalars and numbers become arrays of x's module."""
+    """A gradient as an array: Variables give their data; NumPy scalars and numbers become arrays."""
+    if isinstance(gx, Variable):
+        gx = gx.data
     if isinstance(gx, array_types):
         return gx
     return x.xp.asarray(gx, dtype=getattr(gx, "dtype", x.data.dtype))

@@ -24,8 +24,8 @@ def _constant(value: Any):
     t = type(value)
     if t is float or t is int:
         return value
-    if t is Variable or t is bool or not isinstance(value, _const_types):
-        return None
+    if t is Variable or t is bool or isinstance(value, (complex, np.complexfloating)) or not isinstance(value, _const_types):
+        return None  # (a complex constant would change the dtype: it goes through the checked binary path)
     return value.item() if isinstance(value, np.generic) else value
 
 
@@ -205,6 +205,7 @@ class AddConstant(UnaryFunction):
     """y = x + c for a Python number c; dx = dy."""
 
     __slots__ = ("c",)
+    elementwise = True
 
     def __init__(self, c) -> None:
         self.c = c
@@ -220,6 +221,7 @@ class MulConstant(UnaryFunction):
     """y = c * x for a Python number c; dx = c * dy."""
 
     __slots__ = ("c",)
+    elementwise = True
 
     def __init__(self, c) -> None:
         self.c = c
@@ -235,6 +237,7 @@ class SubFromConstant(UnaryFunction):
     """y = c - x for a Python number c; dx = -dy."""
 
     __slots__ = ("c",)
+    elementwise = True
 
     def __init__(self, c) -> None:
         self.c = c
@@ -250,6 +253,7 @@ class DivByConstant(UnaryFunction):
     """y = x / c for a Python number c; dx = dy / c."""
 
     __slots__ = ("c",)
+    elementwise = True
 
     def __init__(self, c) -> None:
         self.c = c
@@ -265,6 +269,7 @@ class DivideConstant(UnaryFunction):
     """y = c / x for a Python number c; dx = -c * dy / x**2."""
 
     __slots__ = ("c",)
+    elementwise = True
 
     def __init__(self, c) -> None:
         self.c = c
@@ -281,6 +286,7 @@ class Neg(UnaryFunction):
     """y = -x; dx = -dy."""
 
     __slots__ = ()
+    elementwise = True
 
     def forward(self, x):
         return -x
@@ -294,6 +300,7 @@ class Pow(UnaryFunction):
     (so that x ** 0 and x ** 1 have finite derivatives of every order at x = 0)."""
 
     __slots__ = ("c",)
+    elementwise = True
 
     def __init__(self, c) -> None:
         self.c = c
@@ -315,6 +322,7 @@ class Copy(UnaryFunction):
     """y = a copy of x with its own memory; dx = dy."""
 
     __slots__ = ()
+    elementwise = True
 
     def forward(self, x):
         return x.copy()

@@ -15,6 +15,7 @@ class Sigmoid(UnaryFunction):
     """y = 1 / (1 + exp(-x)), computed as 0.5 tanh(x / 2) + 0.5 (no overflow); dx = dy y (1 - y)."""
 
     __slots__ = ()
+    elementwise = True
     keeps_outputs = True
 
     def forward(self, x):
@@ -35,6 +36,7 @@ class ReLU(UnaryFunction):
     """y = max(x, 0); dx = dy where x > 0, else 0."""
 
     __slots__ = ()
+    elementwise = True
 
     def forward(self, x):
         xp = get_array_module(x)
@@ -53,6 +55,7 @@ class LeakyReLU(UnaryFunction):
     """y = x where x > 0, else slope * x; dx = dy times 1 or slope."""
 
     __slots__ = ("slope",)
+    elementwise = True
 
     def __init__(self, slope: float) -> None:
         self.slope = slope
@@ -79,6 +82,7 @@ class Softmax(UnaryFunction):
     """y = exp(x - max) / sum(exp(x - max)) along ``axis`` (all axes for None); dx = y * (dy - sum(dy * y))."""
 
     __slots__ = ("axis",)
+    elementwise = True
     keeps_outputs = True
 
     def __init__(self, axis: Any = 1) -> None:

@@ -10,13 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from zerograd.core import UnaryFunction, Variable, apply
+from zerograd.core import UnaryFunction, Variable
 
 
 class Exp(UnaryFunction):
     """y = exp(x); dx = y * dy."""
 
     __slots__ = ()
+    elementwise = True
     keeps_outputs = True
 
     def forward(self, x):
@@ -30,6 +31,7 @@ class Log(UnaryFunction):
     """y = log(x); dx = dy / x."""
 
     __slots__ = ()
+    elementwise = True
 
     def forward(self, x):
         return np.log(x)
@@ -42,30 +44,33 @@ class Sin(UnaryFunction):
     """y = sin(x); dx = cos(x) * dy."""
 
     __slots__ = ()
+    elementwise = True
 
     def forward(self, x):
         return np.sin(x)
 
     def backward(self, gy):
-        return gy * apply(Cos(), self.input())
+        return gy * cos_(self.input())
 
 
 class Cos(UnaryFunction):
     """y = cos(x); dx = -sin(x) * dy."""
 
     __slots__ = ()
+    elementwise = True
 
     def forward(self, x):
         return np.cos(x)
 
     def backward(self, gy):
-        return gy * -apply(Sin(), self.input())
+        return gy * -sin_(self.input())
 
 
 class Tanh(UnaryFunction):
     """y = tanh(x); dx = (1 - y^2) * dy."""
 
     __slots__ = ()
+    elementwise = True
     keeps_outputs = True
 
     def forward(self, x):
@@ -80,6 +85,7 @@ class Square(UnaryFunction):
     """y = x^2; dx = 2x * dy."""
 
     __slots__ = ()
+    elementwise = True
 
     def forward(self, x):
         return x * x
@@ -92,6 +98,7 @@ class Sqrt(UnaryFunction):
     """y = sqrt(x); dx = dy / (2 y)."""
 
     __slots__ = ()
+    elementwise = True
     keeps_outputs = True
 
     def forward(self, x):
@@ -134,3 +141,21 @@ def square(x: Any) -> Variable:
 def sqrt(x: Any) -> Variable:
     """Elementwise square root."""
     return Sqrt()(x)
+
+
+# Dual forms for gradients: a ufunc on an array, the recorded function on a Variable (this module's
+# forwards are the ufuncs themselves, so both are one rule).
+def exp_(x: Any) -> Any:
+    return Exp()(x) if isinstance(x, Variable) else np.exp(x)
+
+
+def sin_(x: Any) -> Any:
+    return Sin()(x) if isinstance(x, Variable) else np.sin(x)
+
+
+def cos_(x: Any) -> Any:
+    return Cos()(x) if isinstance(x, Variable) else np.cos(x)
+
+
+def tanh_(x: Any) -> Any:
+    return Tanh()(x) if isinstance(x, Variable) else np.tanh(x)

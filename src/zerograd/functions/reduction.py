@@ -10,9 +10,9 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from zerograd.backend import get_array_module
-from zerograd.core import UnaryFunction, Variable, apply
+from zerograd.core import UnaryFunction, Variable
 from zerograd.core.ops import _broadcast_to
-from zerograd.functions.elementwise import Exp, sqrt
+from zerograd.functions.elementwise import exp_, sqrt
 
 Axis = Optional[Union[int, tuple[int, ...]]]
 
@@ -200,7 +200,7 @@ class LogSumExp(UnaryFunction):
 
     def backward(self, gy):
         shape = _keepdims_shape(self.inputs[0].data.shape, self.axis)
-        return gy.reshape(shape) * apply(Exp(), self.input() - self.output().reshape(shape))
+        return gy.reshape(shape) * exp_(self.input() - self.output().reshape(shape))
 
 
 def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:
