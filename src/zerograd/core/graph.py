@@ -170,7 +170,9 @@ def _accumulate(pending: dict, x: Variable, gx) -> None:
     """Add one more gradient for x: in place into a total this walk made, else into a new total."""
     prev = pending[x]
     if type(prev) is _Sum:
-        prev.g += gx  # in place on an array; a new Variable when recorded
+        prev.g += gx  # in place: an array this walk made
+    elif type(prev) is Variable:
+        pending[x] = prev + gx  # recorded: a new Variable (never in place)
     else:
         pending[x] = _Sum(prev + gx)
 
