@@ -162,6 +162,22 @@ def test_gradient(fn, inputs, order):
     assert gradient_check(fn, *inputs, order=order)
 
 
+ELEMENTWISE = {"add", "sub", "mul", "div", "rsub", "rdiv", "neg", "pow", "copy", "exp", "sin", "cos", "tanh",
+               "square", "log", "sqrt", "sigmoid", "relu", "leaky_relu", "gelu", "abs", "clip", "maximum",
+               "minimum", "where"}
+THIRD_ORDER = [c for c in CASES if c.id.split("-")[0] in ELEMENTWISE]
+
+
+def test_third_order_covers_every_elementwise_op():
+    assert {c.id.split("-")[0] for c in THIRD_ORDER} == ELEMENTWISE
+
+
+@pytest.mark.parametrize("fn, inputs", THIRD_ORDER)
+def test_third_order_of_elementwise_ops(fn, inputs):
+    assert gradient_check(fn, *inputs, order=3)
+    assert gradient_check(lambda *xs: F.square(fn(*xs)), *inputs, order=3)
+
+
 @pytest.mark.parametrize("fn, inputs", CASES)
 def test_second_order_through_the_ops_own_backward(fn, inputs):
     """For ops linear in their inputs, order 2 of fn alone never differentiates the op's gradient
@@ -171,14 +187,22 @@ def test_second_order_through_the_ops_own_backward(fn, inputs):
 
 @pytest.mark.parametrize("fn, inputs", CASES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_each_gradient_has_its_inputs_shape_and_dtype(fn, inputs, dtype):
+@pytest.mark.parametrize("order", [1, 2])
+def test_each_gradient_has_its_inputs_shape_and_dtype(fn, inputs, dtype, order):
     xs = [Variable(np.asarray(a, dtype=dtype)) if np.issubdtype(np.asarray(a).dtype, np.floating) else a
           for a in inputs]
+    variables = [x for x in xs if isinstance(x, Variable)]
     y = fn(*xs)
     assert y.dtype == dtype
-    y.backward()
-    for x in xs:
-        if not isinstance(x, Variable):
+    y = F.sum(F.square(y)) if order == 2 else y
+    y.backward(create_graph=order == 2)
+    if order == 2:
+        grads = [x.grad for x in variables]
+        for x in variables:
+            x.cleargrad()
+        F.sum(grads[0] * grads[0]).backward()
+    for x in variables:
+        if order == 2 and x.grad is None:  # the first gradient may not depend on every input
             continue
         assert x.grad is not None
         assert x.grad.shape == x.shape

@@ -22,3 +22,4 @@ from zerograd.functions.normalization import batch_norm, layer_norm
 from zerograd.functions.recurrent import lstm
 from zerograd.functions.regularization import dropout
 from zerograd.functions import _methods  # noqa: F401  (installs Variable.reshape, .T, .sum, @, [] ...)
+from zerograd.functions import dual  # noqa: F401  (the functions for writing gradients)

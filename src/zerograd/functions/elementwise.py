@@ -159,3 +159,11 @@ def cos_(x: Any) -> Any:
 
 def tanh_(x: Any) -> Any:
     return Tanh()(x) if isinstance(x, Variable) else np.tanh(x)
+
+
+def log_(x: Any) -> Any:
+    return Log()(x) if isinstance(x, Variable) else np.log(x)
+
+
+def sqrt_(x: Any) -> Any:
+    return Sqrt()(x) if isinstance(x, Variable) else np.sqrt(x)

@@ -98,7 +98,11 @@ def squeeze(x: Any, axis: Optional[Union[int, Sequence[int]]] = None) -> Variabl
     if axis is None:
         new = tuple(s for s in shape if s != 1)
     else:
-        axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+        axes = set()
+        for a in ((axis,) if isinstance(axis, (int, np.integer)) else axis):
+            if not -len(shape) <= a < len(shape):
+                raise ValueError(f"squeeze: axis {a} is out of range for a {len(shape)}-d input of shape {shape}")
+            axes.add(int(a) % len(shape))
         for a in axes:
             if shape[a] != 1:
                 raise ValueError(f"squeeze: axis {a} of shape {shape} has length {shape[a]}, not 1")

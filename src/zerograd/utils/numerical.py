@@ -105,7 +105,7 @@ def gradient_check(
     wrt: list[int] = []
     for i, a in enumerate(inputs):
         data = a.data if isinstance(a, Variable) else a
-        if isinstance(data, np.ndarray) and np.issubdtype(data.dtype, np.floating):
+        if isinstance(data, (np.ndarray, np.floating)) and np.issubdtype(data.dtype, np.floating):
             args.append(Variable(np.array(data, dtype=np.float64)))
             wrt.append(i)
         else:
