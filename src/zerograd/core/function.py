@@ -27,6 +27,8 @@ no reference to them at all: the walk reaches it through the output itself.
 
 Calling one Function instance twice records two nodes: a call on an instance that is already
 part of a graph runs on a fresh copy of it, so neither call's gradient is lost or misrouted.
+``Function.__init__`` marks an instance as not yet called (``inputs = None``); a subclass's own
+``__init__`` calls it (a book-style subclass that does not still works, on a slower path).
 """
 from __future__ import annotations
 
@@ -119,9 +121,7 @@ class Function:
     reachable through :meth:`output` (weak references). ``inputs`` is None until then.
     """
 
-    #: The input Variables of the recorded call (None before it).
-    inputs: Optional[tuple] = None
-    _out: Any = None  # weak reference(s) to the outputs, when kept
+    __slots__ = ("inputs", "_out", "output_meta")
     #: False: backward never reads the outputs, so no reference to them is kept.
     keeps_outputs = True
     #: True: backward is written with accessors and dual operations (see the module docstring)
@@ -141,8 +141,12 @@ class Function:
         super().__init_subclass__(**kwargs)
         cls._array_walk_backward = cls.fast_backward or (cls.backward if cls.array_backward else None)
 
+    def __init__(self) -> None:
+        #: The input Variables of the recorded call (None before it).
+        self.inputs: Optional[tuple] = None
+
     def __call__(self, *inputs: Any):
-        if self.inputs is not None:
+        if getattr(self, "inputs", None) is not None:  # (a book-style __init__ may not call ours)
             return self._fresh()(*inputs)
         xs = inputs
         for x in inputs:
@@ -168,8 +172,8 @@ class Function:
             if len(outputs) > 1:
                 self._out = tuple(_weakref(y) for y in outputs)
                 self.output_meta = tuple((y.data.shape, y.data.dtype) for y in outputs)
-            elif self.keeps_outputs:
-                self._out = _weakref(outputs[0])
+            else:
+                self._out = _weakref(outputs[0]) if self.keeps_outputs else None
         return outputs if len(outputs) > 1 else outputs[0]
 
     def _fresh(self) -> "Function":
@@ -187,7 +191,7 @@ class Function:
 
     def output(self, i: int = 0):
         """Output ``i`` (needs ``keeps_outputs``): an array, or the Variable when recorded."""
-        out = self._out
+        out = getattr(self, "_out", None)
         if out is None:
             raise AttributeError(f"{type(self).__name__} keeps no reference to its outputs"
                                  " (keeps_outputs is False, or it was never recorded in a graph)")
@@ -199,7 +203,7 @@ class Function:
     @property
     def outputs(self) -> list:
         """Weak references to the outputs (call one to get the Variable, or None once it is freed)."""
-        out = self._out
+        out = getattr(self, "_out", None)
         if out is None:
             raise AttributeError(
                 f"{type(self).__name__} keeps no reference to its outputs"
@@ -210,7 +214,8 @@ class Function:
     @property
     def generation(self) -> int:
         """Depth in the graph: the largest generation among the inputs (0 before a call)."""
-        return max((x.generation for x in self.inputs), default=0) if self.inputs else 0
+        inputs = getattr(self, "inputs", None)
+        return max((x.generation for x in inputs), default=0) if inputs else 0
 
     def forward(self, *xs):
         raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
@@ -227,12 +232,16 @@ class Function:
 class UnaryFunction(Function):
     """A function of exactly one input and one output, with a leaner call path."""
 
+    __slots__ = ()
     keeps_outputs = False
     array_backward = True
 
     def __call__(self, x: Any) -> Variable:
-        if self.inputs is not None:
-            return self._fresh()(x)
+        try:
+            if self.inputs is not None:
+                return self._fresh()(x)
+        except AttributeError:  # a subclass whose __init__ does not call Function.__init__
+            pass
         if not isinstance(x, Variable):
             x = _inputs_as_variables(self, (x,))[0]
         y = self.forward(x.data)
@@ -245,8 +254,7 @@ class UnaryFunction(Function):
             v.generation = x.generation + 1
             v.requires_grad = True
             self.inputs = (x,)
-            if self.keeps_outputs:
-                self._out = _weakref(v)
+            self._out = _weakref(v) if self.keeps_outputs else None
         else:
             v.creator = None
             v.generation = 0
@@ -257,12 +265,16 @@ class UnaryFunction(Function):
 class BinaryFunction(Function):
     """A function of exactly two inputs and one output, with a leaner call path."""
 
+    __slots__ = ()
     keeps_outputs = False
     array_backward = True
 
     def __call__(self, x0: Any, x1: Any) -> Variable:
-        if self.inputs is not None:
-            return self._fresh()(x0, x1)
+        try:
+            if self.inputs is not None:
+                return self._fresh()(x0, x1)
+        except AttributeError:  # a subclass whose __init__ does not call Function.__init__
+            pass
         if not (isinstance(x0, Variable) and isinstance(x1, Variable)):
             x0, x1 = _inputs_as_variables(self, (x0, x1))
         y = self.forward(x0.data, x1.data)
@@ -277,8 +289,7 @@ class BinaryFunction(Function):
             v.generation = (g0 if g0 > g1 else g1) + 1
             v.requires_grad = True
             self.inputs = (x0, x1)
-            if self.keeps_outputs:
-                self._out = _weakref(v)
+            self._out = _weakref(v) if self.keeps_outputs else None
         else:
             v.creator = None
             v.generation = 0

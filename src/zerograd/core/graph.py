@@ -35,6 +35,7 @@ import numpy as np
 
 from zerograd.backend import array_types, as_cupy, as_numpy, get_array_module
 from zerograd.config import Config
+from zerograd.core.function import _output_variable
 from zerograd.core.ops import cast, copy
 from zerograd.core.variable import Variable
 
@@ -200,7 +201,7 @@ def _store(v: Variable, g, held: set) -> None:
             g = _conform_array(g, v)
         elif not owned and (g.base is not None or id(g) in held):
             g = g.copy()
-        g = Variable(g, requires_grad=False)
+        g = _output_variable(g, False)
     old = v.grad
     if old is not None:
         g = old + g if Config.enable_backprop else Variable(old.data + g.data, requires_grad=False)

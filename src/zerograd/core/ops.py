@@ -36,6 +36,7 @@ class BroadcastTo(UnaryFunction):
     __slots__ = ("shape", "x_shape")
 
     def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
         self.shape = tuple(shape)
 
     def forward(self, x):
@@ -56,6 +57,7 @@ class SumTo(UnaryFunction):
     __slots__ = ("shape", "x_shape")
 
     def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
         self.shape = tuple(shape)
 
     def forward(self, x):
@@ -125,6 +127,7 @@ class Cast(UnaryFunction):
     __slots__ = ("dtype", "x_dtype")
 
     def __init__(self, dtype: Any) -> None:
+        super().__init__()
         self.dtype = np.dtype(dtype)
 
     def forward(self, x):
@@ -208,6 +211,7 @@ class AddConstant(UnaryFunction):
     elementwise = True
 
     def __init__(self, c) -> None:
+        super().__init__()
         self.c = c
 
     def forward(self, x):
@@ -224,6 +228,7 @@ class MulConstant(UnaryFunction):
     elementwise = True
 
     def __init__(self, c) -> None:
+        super().__init__()
         self.c = c
 
     def forward(self, x):
@@ -240,6 +245,7 @@ class SubFromConstant(UnaryFunction):
     elementwise = True
 
     def __init__(self, c) -> None:
+        super().__init__()
         self.c = c
 
     def forward(self, x):
@@ -256,6 +262,7 @@ class DivByConstant(UnaryFunction):
     elementwise = True
 
     def __init__(self, c) -> None:
+        super().__init__()
         self.c = c
 
     def forward(self, x):
@@ -272,6 +279,7 @@ class DivideConstant(UnaryFunction):
     elementwise = True
 
     def __init__(self, c) -> None:
+        super().__init__()
         self.c = c
 
     def forward(self, x):
@@ -303,6 +311,7 @@ class Pow(UnaryFunction):
     elementwise = True
 
     def __init__(self, c) -> None:
+        super().__init__()
         self.c = c
 
     def forward(self, x):
@@ -338,6 +347,7 @@ _new_object = object.__new__
 def _with_constant(cls, c):
     """``cls(c)`` without the cost of calling ``__init__`` (these run once per operation)."""
     f = _new_object(cls)
+    f.inputs = None
     f.c = c
     return f
 
@@ -347,6 +357,7 @@ def add(x0: Any, x1: Any) -> Variable:
     t = type(x1)
     if t is float or t is int:  # the hot case, inlined: x + 1.0
         f = _new_object(AddConstant)
+        f.inputs = None
         f.c = x1
         return f(x0)
     if isinstance(x0, Variable) and isinstance(x1, Variable):
@@ -383,6 +394,7 @@ def mul(x0: Any, x1: Any) -> Variable:
     t = type(x1)
     if t is float or t is int:  # the hot case, inlined: x * 2.0
         f = _new_object(MulConstant)
+        f.inputs = None
         f.c = x1
         return f(x0)
     if isinstance(x0, Variable) and isinstance(x1, Variable):

@@ -58,6 +58,7 @@ class LeakyReLU(UnaryFunction):
     elementwise = True
 
     def __init__(self, slope: float) -> None:
+        super().__init__()
         self.slope = slope
 
     def forward(self, x):
@@ -86,6 +87,7 @@ class Softmax(UnaryFunction):
     keeps_outputs = True
 
     def __init__(self, axis: Any = 1) -> None:
+        super().__init__()
         self.axis = axis
 
     def forward(self, x):

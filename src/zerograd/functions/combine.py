@@ -19,6 +19,7 @@ class Concat(Function):
     array_backward = True
 
     def __init__(self, axis: int = 0) -> None:
+        super().__init__()
         self.axis = axis
 
     def forward(self, *xs):
@@ -69,6 +70,7 @@ class Split(Function):
     array_backward = True
 
     def __init__(self, indices_or_sections: Union[int, Sequence[int]], axis: int = 0) -> None:
+        super().__init__()
         self.indices_or_sections = indices_or_sections
         self.axis = axis
 
@@ -104,6 +106,7 @@ class Where(BinaryFunction):
     __slots__ = ("cond",)
 
     def __init__(self, cond) -> None:
+        super().__init__()
         self.cond = cond
 
     def forward(self, a, b):
@@ -138,6 +141,7 @@ class Clip(UnaryFunction):
     elementwise = True
 
     def __init__(self, lo, hi) -> None:
+        super().__init__()
         self.lo = lo
         self.hi = hi
 

@@ -28,6 +28,7 @@ class Im2col(UnaryFunction):
     __slots__ = ("kernel_size", "stride", "pad", "to_matrix", "x_shape")
 
     def __init__(self, kernel_size: IntPair, stride: IntPair, pad: IntPair, to_matrix: bool) -> None:
+        super().__init__()
         self.kernel_size, self.stride, self.pad, self.to_matrix = kernel_size, stride, pad, to_matrix
 
     def forward(self, x):
@@ -45,6 +46,7 @@ class Col2im(UnaryFunction):
     __slots__ = ("input_shape", "kernel_size", "stride", "pad", "to_matrix")
 
     def __init__(self, input_shape, kernel_size, stride, pad, to_matrix) -> None:
+        super().__init__()
         self.input_shape = tuple(input_shape)
         self.kernel_size, self.stride, self.pad, self.to_matrix = kernel_size, stride, pad, to_matrix
 
@@ -96,6 +98,7 @@ class Conv2d(Function):
     array_backward = True
 
     def __init__(self, stride: IntPair = 1, pad: IntPair = 0) -> None:
+        super().__init__()
         self.stride = pair(stride)
         self.pad = pair(pad)
 
@@ -150,6 +153,7 @@ class Deconv2d(Function):
     array_backward = True
 
     def __init__(self, stride: IntPair = 1, pad: IntPair = 0, outsize: Optional[tuple] = None) -> None:
+        super().__init__()
         self.stride = pair(stride)
         self.pad = pair(pad)
         self.outsize = None if outsize is None else tuple(int(s) for s in outsize)
@@ -195,6 +199,7 @@ class Conv2DGradW(Function):
     array_backward = True
 
     def __init__(self, kernel_size, stride, pad) -> None:
+        super().__init__()
         self.kernel_size = pair(tuple(kernel_size))
         self.stride = pair(stride)
         self.pad = pair(pad)
@@ -250,6 +255,7 @@ class MaxPooling2D(UnaryFunction):
     keeps_outputs = True
 
     def __init__(self, kernel_size: IntPair, stride: IntPair, pad: IntPair) -> None:
+        super().__init__()
         self.kernel_size = pair(kernel_size)
         self.stride = pair(stride)
         self.pad = pair(pad)

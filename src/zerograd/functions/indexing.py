@@ -46,6 +46,7 @@ class GetItem(UnaryFunction):
     __slots__ = ("index", "x_shape")
 
     def __init__(self, index: Any) -> None:
+        super().__init__()
         self.index = index
 
     def forward(self, x):
@@ -65,6 +66,7 @@ class GetItemGrad(UnaryFunction):
     __slots__ = ("index", "in_shape")
 
     def __init__(self, index: Any, in_shape: tuple[int, ...]) -> None:
+        super().__init__()
         self.index = index
         self.in_shape = in_shape
 

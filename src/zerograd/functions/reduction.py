@@ -53,6 +53,7 @@ class Sum(UnaryFunction):
     __slots__ = ("axis", "keepdims", "x_shape")
 
     def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
+        super().__init__()
         self.axis = axis
         self.keepdims = keepdims
 
@@ -85,6 +86,7 @@ class Mean(UnaryFunction):
     __slots__ = ("axis", "keepdims", "x_shape", "n")
 
     def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
+        super().__init__()
         self.axis = axis
         self.keepdims = keepdims
 
@@ -125,6 +127,7 @@ class _Extreme(UnaryFunction):
     reduce_name = ""
 
     def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
+        super().__init__()
         self.axis = axis
         self.keepdims = keepdims
 
@@ -185,6 +188,7 @@ class LogSumExp(UnaryFunction):
     keeps_outputs = True
 
     def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
+        super().__init__()
         self.axis = axis
         self.keepdims = keepdims
 

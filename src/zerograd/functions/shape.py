@@ -24,6 +24,7 @@ class Reshape(UnaryFunction):
     __slots__ = ("shape", "x_shape")
 
     def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
         self.shape = tuple(shape)
 
     def forward(self, x):
@@ -51,6 +52,7 @@ class Transpose(UnaryFunction):
     __slots__ = ("axes",)
 
     def __init__(self, axes: Optional[Sequence[int]] = None) -> None:
+        super().__init__()
         self.axes = None if axes is None else tuple(axes)
 
     def forward(self, x):
