@@ -330,3 +330,135 @@ def test_an_unchained_output_of_a_two_output_function_keeps_its_own_gradient():
     (F.sum(a) * 2.0 + F.sum(b) * 3.0).backward()
     assert np.array_equal(x.grad.data, [2.0, 2.0, 0.0, 0.0])
     assert np.array_equal(b.grad.data, [3.0, 3.0])
+
+
+# ------------------------------------------- found by an adversarial probe of the new walk
+@pytest.mark.parametrize("masked", [
+    lambda x: F.relu(x), lambda x: F.clip(x, 0.0, 5.0), lambda x: F.maximum(x, np.zeros(2)),
+    lambda x: F.where(x.data > 0, x, np.zeros(2)),
+])
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+def test_an_infinite_gradient_masked_out_leaves_zero_not_nan(masked, create_graph):
+    x = Variable(np.array([-1.0, 2.0]))
+    F.sum(F.sqrt(masked(x))).backward(create_graph=create_graph)  # sqrt'(0) = inf, masked out
+    assert x.grad.data[0] == 0.0 and x.grad.data[1] == pytest.approx(0.5 / np.sqrt(2.0))
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")
+def test_an_infinite_gradient_at_a_non_maximum_leaves_zero():
+    x = Variable(np.array([1.0, 5.0]))
+    F.sqrt(F.max(x) - 5.0).backward()
+    assert x.grad.data[0] == 0.0
+    p = Variable(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
+    F.sum(F.sqrt(F.pooling(p, 2, 2) - 4.0)).backward()
+    assert np.array_equal(p.grad.data[0, 0] == 0.0, [[True, True], [True, False]])
+
+
+@pytest.mark.parametrize("make, shapes", [
+    (lambda: Sum(axis=-1), [(2, 3), (2, 3, 4)]),
+    (lambda: F.activation.Softmax(axis=-1), [(2, 3), (2, 3, 4)]),
+    (lambda: F.combine.Concat(axis=-1), [(2, 3), (2, 3, 4)]),
+    (lambda: F.shape.Transpose(), [(2, 3), (2, 3, 4)]),
+])
+def test_a_reused_function_normalises_its_axis_again_for_each_call(make, shapes):
+    f = make()
+    for shape in shapes:
+        x = Variable(np.random.default_rng(0).standard_normal(shape))
+        y = f(x)
+        fresh = make()(Variable(x.data.copy()))
+        assert y.shape == fresh.shape and np.allclose(y.data, fresh.data)
+        F.sum(y * y).backward()
+        assert x.grad.shape == shape
+
+
+def test_clip_and_leaky_relu_parameters_cannot_change_the_gradients_shape_or_dtype():
+    x = Variable(np.ones(3, np.float32))
+    F.sum(F.clip(x, np.float64(0), np.float64(2))).backward()
+    assert x.grad.dtype == np.float32
+    with pytest.raises(ValueError, match="clip: bounds of shapes"):
+        F.clip(Variable(np.ones(3)), np.zeros((2, 3)), 1.0)
+    with pytest.raises(TypeError, match="leaky_relu: slope must be a number"):
+        F.leaky_relu(x, np.array([0.1, 0.2, 0.3]))
+    with pytest.raises(TypeError, match="clip: the bounds must be numbers or arrays"):
+        F.clip(x, Variable(np.array(0.0)), 1.0)
+
+
+def test_a_user_elementwise_function_returning_a_tuple_is_unwrapped():
+    class Twice(Function):
+        elementwise = True
+
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, gy):
+            return (gy * 2,)
+
+    x = Variable(np.ones(3))
+    F.sum(Twice()(x)).backward()
+    assert x.grad.shape == (3,) and np.all(x.grad.data == 2.0)
+
+
+def test_a_float64_seed_for_a_float32_output_is_converted_in_both_walks():
+    for create_graph in (False, True):
+        x = Variable(np.ones(3, np.float32))
+        y = F.exp(x)
+        y.grad = Variable(np.ones(3))
+        y.backward(create_graph=create_graph)
+        assert x.grad.dtype == np.float32
+
+
+def test_a_seed_given_as_an_array_is_accepted_and_others_are_refused():
+    y = F.exp(Variable(np.ones(2)))
+    y.grad = np.ones(2)  # DeZero's early steps do this
+    y.backward()
+    y.grad = 1.0
+    with pytest.raises(TypeError, match="y.grad must be a Variable or an array"):
+        y.backward()
+
+
+def test_in_place_accumulation_never_casts_a_total_down():
+    x = Variable(np.array([1, 2, 3]))  # an integer variable keeps gradients of their own dtype
+    F.sum(x * x + (x * 0.5).astype(np.int64)).backward()
+    assert x.grad.dtype.kind == "f" or np.array_equal(x.grad.data, 2 * x.data)
+
+
+def test_an_array_a_book_style_backward_keeps_is_copied_before_it_is_stored():
+    kept = np.ones(3)
+
+    class Keeps(Function):
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, gy):
+            return kept
+
+    x = Variable(np.ones(3))
+    Keeps()(x).backward()
+    x.grad.data[0] = 99.0
+    assert kept[0] == 1.0
+
+
+def test_retain_grad_leaves_an_unused_output_without_a_gradient():
+    x = Variable(np.arange(4.0))
+    a, b = F.split(x, 2)
+    F.sum(a).backward(retain_grad=True)
+    assert b.grad is None and np.array_equal(a.grad.data, [1.0, 1.0])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: F.add(Variable(np.ones(3)), Variable(np.ones(4))), r"add: shapes \(3,\) and \(4,\) do not broadcast"),
+    (lambda: Variable(np.ones(3)) * np.ones(4), r"mul: shapes \(3,\) and \(4,\) do not broadcast"),
+    (lambda: F.maximum(Variable(np.ones(3)), np.ones(4)), r"maximum: shapes \(3,\) and \(4,\)"),
+    (lambda: F.where(np.ones(3, bool), Variable(np.ones(3)), np.ones(4)), "where: shapes"),
+    (lambda: F.swapaxes(Variable(np.array(1.0)), 0, 1), "swapaxes: axis 0 is out of range"),
+    (lambda: F.split(Variable(np.ones(4)), 2, axis=1), "split: axis 1 is out of range"),
+    (lambda: F.lstm(np.ones(3), np.ones((1, 2)), np.ones((1, 2)), np.ones((3, 8)), np.ones((2, 8)), np.ones(8)),
+     "lstm: x of shape"),
+    (lambda: F.lstm(np.ones((1, 3)), np.ones((1, 2)), np.ones((2, 2)), np.ones((3, 8)), np.ones((2, 8)),
+                    np.ones(8)), r"lstm: h and c must have shape \(1, 2\)"),
+    (lambda: F.accuracy(np.ones(3), np.ones(3, int)), "accuracy: expected scores of shape"),
+])
+def test_bad_shapes_are_errors_that_name_the_op(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

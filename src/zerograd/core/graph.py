@@ -62,25 +62,31 @@ def backward(y: Variable, retain_grad: bool = False, create_graph: bool = False)
     if data is None:
         raise ValueError("backward: the variable holds no data")
     held = set()  # ids of the arrays that .grad attributes touched by this walk hold
-    if y.grad is None:
+    given = y.grad
+    if given is None:
         seed = _ones(data)
         if retain_grad or y.creator is None:
             y.grad = Variable(seed, requires_grad=False)
             held.add(id(seed))
     else:
-        seed = y.grad.data
+        if isinstance(given, array_types):  # DeZero's early steps set y.grad to an array
+            y.grad = given = Variable(given, requires_grad=False)
+        elif not isinstance(given, Variable):
+            raise TypeError(f"backward: y.grad must be a Variable or an array, got {type(given).__name__}")
+        seed = given.data
         if seed.shape != data.shape:
             raise ValueError(f"backward: y.grad has shape {seed.shape} but y has shape {data.shape}")
+        held.add(id(seed))
         if seed.dtype != data.dtype and data.dtype.kind in "fc" and Config.strict_grad_dtype:
             seed = seed.astype(data.dtype)
-        held.add(id(seed))
+            given = None  # converted: the recorded walk starts from a constant
     if y.creator is None:
         return
     old = Config.enable_backprop
     Config.enable_backprop = create_graph
     try:
         if create_graph:
-            seed = y.grad if y.grad is not None else Variable(seed, requires_grad=False)
+            seed = given if given is not None else Variable(seed, requires_grad=False)
         _walk(y, seed, retain_grad, held)
     finally:
         Config.enable_backprop = old
@@ -97,14 +103,14 @@ def _walk(y: Variable, seed, retain_grad: bool, held: set) -> None:
     while heap:
         _, _, f, out = heappop(heap)
         if type(f._out) is tuple:  # several outputs
-            gys = _output_grads(f, pending, graph)
+            gys, got = _output_grads(f, pending, graph)
             if retain_grad:
-                _retain(f, gys, y, held)
+                _retain(f, gys, got, y, held)
             if graph:
                 gxs = f.backward(*gys)
             else:
                 array_backward = f._array_walk_backward
-                gxs = array_backward(*gys) if array_backward else _book_style_backward(f, gys)
+                gxs = array_backward(*gys) if array_backward else _book_style_backward(f, gys, held)
         else:
             gy = pending.pop(out)
             if type(gy) is _Sum:
@@ -116,9 +122,11 @@ def _walk(y: Variable, seed, retain_grad: bool, held: set) -> None:
                 gxs = f.backward(gy)
             else:
                 array_backward = f._array_walk_backward
-                gxs = array_backward(gy) if array_backward else _book_style_backward(f, (gy,))
+                gxs = array_backward(gy) if array_backward else _book_style_backward(f, (gy,), held)
         inputs = f.inputs
         if f.elementwise:  # dx is shaped and typed like x by construction
+            if type(gxs) is tuple:
+                gxs = gxs[0]
             x = inputs[0]
             if gxs is not None and x.requires_grad:
                 if x in pending:
@@ -171,18 +179,21 @@ def _accumulate(pending: dict, x: Variable, gx) -> None:
     """Add one more gradient for x: in place into a total this walk made, else into a new total."""
     prev = pending[x]
     if type(prev) is _Sum:
-        prev.g += gx  # in place: an array this walk made
+        if prev.g.dtype == gx.dtype:
+            prev.g += gx  # in place: an array this walk made
+        else:  # (a gradient kept in its own dtype: Config.strict_grad_dtype off, or an integer x)
+            prev.g = prev.g + gx
     elif type(prev) is Variable:
         pending[x] = prev + gx  # recorded: a new Variable (never in place)
     else:
         pending[x] = _Sum(prev + gx)
 
 
-def _retain(f, gys, y: Variable, held: set) -> None:
-    """retain_grad: keep the gradients of a multi-output function's outputs (still its own)."""
-    for ref, g in zip(f._out, gys):
+def _retain(f, gys, got, y: Variable, held: set) -> None:
+    """retain_grad: keep the gradients of a multi-output function's outputs that received one."""
+    for ref, g, arrived in zip(f._out, gys, got):
         o = ref()
-        if o is not None and o.creator is f and o is not y:
+        if arrived and o is not None and o.creator is f and o is not y:
             with _store_lock:
                 _store(o, g, held)
 
@@ -220,24 +231,31 @@ def _output_grads(f, pending: dict, graph: bool) -> list:
     """Gradients of a multi-output function's outputs; zeros for an output that got none, died, or
     was cut from ``f`` by ``unchain()`` (a leaf now: its gradient stays its own)."""
     gys = []
+    got = []
     for k, ref in enumerate(f._out):
         out = ref()
         g = pending.pop(out, None) if out is not None and out.creator is f else None
+        got.append(g is not None)
         if g is None:
             shape, dtype = f.output_meta[k]
             g = f.inputs[0].xp.zeros(shape, dtype=dtype)
             if graph:
                 g = Variable(g, requires_grad=False)
         gys.append(g.g if type(g) is _Sum else g)
-    return gys
+    return gys, got
 
 
-def _book_style_backward(f, gys) -> tuple:
-    """A user's function in the book's style gets Variables; its results become arrays again."""
+def _book_style_backward(f, gys, held: set):
+    """A user's function in the book's style gets Variables; its results become arrays again.
+    They may be arrays it keeps (a constant, a cache): their ids join ``held``, so a stored
+    gradient is a copy."""
     gxs = f.backward(*[Variable(_as_array(g, f.inputs[0]), requires_grad=False) for g in gys])
-    if isinstance(gxs, (tuple, list)):
-        return tuple(g.data if isinstance(g, Variable) else g for g in gxs)
-    return gxs.data if isinstance(gxs, Variable) else gxs
+    several = isinstance(gxs, (tuple, list))
+    gxs = [g.data if isinstance(g, Variable) else g for g in (gxs if several else (gxs,))]
+    for g in gxs:
+        if g is not None:
+            held.add(id(g))
+    return tuple(gxs) if several else gxs[0]
 
 
 def _conform(f, i: int, x: Variable, gx, graph: bool):

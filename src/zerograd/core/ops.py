@@ -145,6 +145,10 @@ def cast(x: Any, dtype: Any) -> Variable:
     return Cast(dtype)(x)
 
 
+def _broadcast_error(op: str, x0, x1) -> ValueError:
+    return ValueError(f"{op}: shapes {np.shape(x0)} and {np.shape(x1)} do not broadcast")
+
+
 # ------------------------------------------------------------- binary, arrays
 class Add(BinaryFunction):
     """y = x0 + x1; dx0 = dy, dx1 = dy (summed back over broadcast axes)."""
@@ -152,7 +156,10 @@ class Add(BinaryFunction):
     __slots__ = ()
 
     def forward(self, x0, x1):
-        return x0 + x1
+        try:
+            return x0 + x1
+        except ValueError:
+            raise _broadcast_error("add", x0, x1) from None
 
     def backward(self, gy):
         x0, x1 = self.inputs
@@ -165,7 +172,10 @@ class Sub(BinaryFunction):
     __slots__ = ()
 
     def forward(self, x0, x1):
-        return x0 - x1
+        try:
+            return x0 - x1
+        except ValueError:
+            raise _broadcast_error("sub", x0, x1) from None
 
     def backward(self, gy):
         x0, x1 = self.inputs
@@ -178,7 +188,10 @@ class Mul(BinaryFunction):
     __slots__ = ()
 
     def forward(self, x0, x1):
-        return x0 * x1
+        try:
+            return x0 * x1
+        except ValueError:
+            raise _broadcast_error("mul", x0, x1) from None
 
     def backward(self, gy):
         x0, x1 = self.inputs
@@ -193,7 +206,10 @@ class Div(BinaryFunction):
     __slots__ = ()
 
     def forward(self, x0, x1):
-        return x0 / x1
+        try:
+            return x0 / x1
+        except ValueError:
+            raise _broadcast_error("div", x0, x1) from None
 
     def backward(self, gy):
         x0, x1 = self.inputs

@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from zerograd.backend import get_array_module
 from zerograd.core import UnaryFunction, Variable, as_array
 from zerograd.functions.combine import select
@@ -55,7 +57,6 @@ class LeakyReLU(UnaryFunction):
     """y = x where x > 0, else slope * x; dx = dy times 1 or slope."""
 
     __slots__ = ("slope",)
-    elementwise = True
 
     def __init__(self, slope: float) -> None:
         super().__init__()
@@ -75,14 +76,16 @@ class LeakyReLU(UnaryFunction):
 
 
 def leaky_relu(x: Any, slope: float = 0.2) -> Variable:
-    """Leaky ReLU with the given negative slope."""
-    return LeakyReLU(slope)(x)
+    """Leaky ReLU with the given negative slope (a number)."""
+    if isinstance(slope, Variable) or np.ndim(slope) != 0:
+        raise TypeError(f"leaky_relu: slope must be a number, got {type(slope).__name__}")
+    return LeakyReLU(float(slope))(x)
 
 
 class Softmax(UnaryFunction):
     """y = exp(x - max) / sum(exp(x - max)) along ``axis`` (all axes for None); dx = y * (dy - sum(dy * y))."""
 
-    __slots__ = ("axis",)
+    __slots__ = ("axis", "axes")
     elementwise = True
     keeps_outputs = True
 
@@ -92,16 +95,16 @@ class Softmax(UnaryFunction):
 
     def forward(self, x):
         xp = get_array_module(x)
-        self.axis = _normalize_axis(self.axis, x.ndim, "softmax")
-        y = as_array(x - x.max(axis=self.axis, keepdims=True), xp)
+        self.axes = _normalize_axis(self.axis, x.ndim, "softmax")
+        y = as_array(x - x.max(axis=self.axes, keepdims=True), xp)
         xp.exp(y, out=y)
-        y /= y.sum(axis=self.axis, keepdims=True)
+        y /= y.sum(axis=self.axes, keepdims=True)
         return y
 
     def backward(self, gy):
         y = self.output()
         gx = y * gy
-        return gx - y * gx.sum(axis=self.axis, keepdims=True)
+        return gx - y * gx.sum(axis=self.axes, keepdims=True)
 
 
 def softmax(x: Any, axis: Any = 1) -> Variable:

@@ -14,6 +14,7 @@ import numpy as np
 
 from zerograd.backend import get_array_module
 from zerograd.core import Function, UnaryFunction, Variable, apply, as_variable
+from zerograd.functions.combine import scale
 from zerograd.functions.conv_utils import (IntPair, col2im_array, from_matrix, get_conv_outsize,
                                            get_deconv_outsize, pair, to_matrix, windows)
 from zerograd.functions.linalg import linear
@@ -148,7 +149,7 @@ class Deconv2d(Function):
     dx = conv2d(dy, W); dW = Conv2DGradW(dy, x); db = sum of dy over (N, OH, OW).
     """
 
-    __slots__ = ("stride", "pad", "outsize")
+    __slots__ = ("stride", "pad", "outsize", "out_hw")
     keeps_outputs = False
     array_backward = True
 
@@ -165,10 +166,12 @@ class Deconv2d(Function):
         sh, sw = self.stride
         ph, pw = self.pad
         if self.outsize is None:
-            self.outsize = (get_deconv_outsize(h, kh, sh, ph), get_deconv_outsize(w, kw, sw, pw))
-        out_h, out_w = self.outsize
+            self.out_hw = (get_deconv_outsize(h, kh, sh, ph), get_deconv_outsize(w, kw, sw, pw))
+        else:
+            self.out_hw = self.outsize
+        out_h, out_w = self.out_hw
         if get_conv_outsize(out_h, kh, sh, ph) != h or get_conv_outsize(out_w, kw, sw, pw) != w:
-            raise ValueError(f"deconv2d: outsize {self.outsize} does not match an input of {h}x{w} "
+            raise ValueError(f"deconv2d: outsize {self.out_hw} does not match an input of {h}x{w} "
                              f"with kernel ({kh}, {kw}), stride {self.stride}, pad {self.pad}")
         gcol = (W.reshape(c, -1).T @ x.transpose(1, 0, 2, 3).reshape(c, -1))  # (OC*KH*KW, N*H*W)
         gcol = gcol.reshape(oc, kh, kw, n, h, w).transpose(3, 0, 1, 2, 4, 5)
@@ -292,7 +295,7 @@ class MaxPooling2D(UnaryFunction):
     def backward(self, gy):
         x = self.inputs[0]
         n, c, oh, ow = gy.shape
-        gcol = gy.reshape((n, c, 1, 1, oh, ow)) * self._share()
+        gcol = scale(gy.reshape((n, c, 1, 1, oh, ow)), self._share())
         return apply(Col2im(x.shape, self.kernel_size, self.stride, self.pad, False), gcol)
 
     def fast_backward(self, gy):
@@ -309,7 +312,7 @@ class MaxPooling2D(UnaryFunction):
         oh, ow = y.shape[2:]
         gx = xp.zeros(padded.shape, dtype=gy.dtype)
         for (i, j), m in masks:
-            gx[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += m * g
+            gx[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += scale(g, m)
         ph, pw = self.pad
         return gx[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]] if (ph or pw) else gx
 

@@ -15,5 +15,8 @@ def accuracy(y: Any, t: Any) -> Variable:
     y_data = y.data if isinstance(y, Variable) else y
     t_data = t.data if isinstance(t, Variable) else t
     xp = get_array_module(y_data)
+    if y_data.ndim != 2 or y_data.shape[0] != t_data.size:
+        raise ValueError(f"accuracy: expected scores of shape (N, C) and N labels, got shapes {y_data.shape}"
+                         f" and {t_data.shape}")
     pred = y_data.argmax(axis=1).reshape(t_data.shape)
     return Variable(xp.asarray((pred == t_data).mean()), requires_grad=False)

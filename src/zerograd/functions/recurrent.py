@@ -34,7 +34,14 @@ class LSTMCell(Function):
 
     def forward(self, x, h, c, Wx, Wh, b):
         xp = get_array_module(x)
+        if Wh.ndim != 2 or Wx.ndim != 2 or b.ndim != 1:
+            raise ValueError(f"lstm: Wx, Wh and b must be 2-D, 2-D and 1-D, got shapes {Wx.shape}, {Wh.shape}"
+                             f" and {b.shape}")
         hidden = Wh.shape[0]
+        if x.ndim != 2 or x.shape[1] != Wx.shape[0]:
+            raise ValueError(f"lstm: x of shape {x.shape} does not fit Wx of shape {Wx.shape} (expected (N, {Wx.shape[0]}))")
+        if h.shape != (x.shape[0], hidden) or c.shape != (x.shape[0], hidden):
+            raise ValueError(f"lstm: h and c must have shape ({x.shape[0]}, {hidden}), got {h.shape} and {c.shape}")
         if Wx.shape[1] != 4 * hidden or Wh.shape != (hidden, 4 * hidden) or b.shape != (4 * hidden,):
             raise ValueError(f"lstm: Wx {Wx.shape}, Wh {Wh.shape} and b {b.shape} do not fit a hidden size of "
                              f"{hidden} (expected (in, {4 * hidden}), ({hidden}, {4 * hidden}), ({4 * hidden},))")

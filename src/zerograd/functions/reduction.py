@@ -12,6 +12,7 @@ import numpy as np
 from zerograd.backend import get_array_module
 from zerograd.core import UnaryFunction, Variable
 from zerograd.core.ops import _broadcast_to
+from zerograd.functions.combine import scale
 from zerograd.functions.elementwise import exp_, sqrt
 
 Axis = Optional[Union[int, tuple[int, ...]]]
@@ -50,7 +51,7 @@ def _count(x_shape: tuple[int, ...], axes: Optional[tuple[int, ...]]) -> int:
 class Sum(UnaryFunction):
     """y = sum of x over ``axis`` (float16 accumulates in float32); dx = dy broadcast back to x's shape."""
 
-    __slots__ = ("axis", "keepdims", "x_shape")
+    __slots__ = ("axis", "keepdims", "axes", "x_shape")
 
     def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
         super().__init__()
@@ -59,15 +60,15 @@ class Sum(UnaryFunction):
 
     def forward(self, x):
         self.x_shape = x.shape
-        self.axis = _normalize_axis(self.axis, x.ndim, "sum")
+        self.axes = _normalize_axis(self.axis, x.ndim, "sum")
         acc = _accumulator(x.dtype)
         if acc is None:
-            return x.sum(axis=self.axis, keepdims=self.keepdims)
-        return x.sum(axis=self.axis, keepdims=self.keepdims, dtype=acc).astype(x.dtype)
+            return x.sum(axis=self.axes, keepdims=self.keepdims)
+        return x.sum(axis=self.axes, keepdims=self.keepdims, dtype=acc).astype(x.dtype)
 
     def backward(self, gy):
         if not self.keepdims:
-            gy = gy.reshape(_keepdims_shape(self.x_shape, self.axis))
+            gy = gy.reshape(_keepdims_shape(self.x_shape, self.axes))
         return _broadcast_to(gy, self.x_shape)
 
 
@@ -83,7 +84,7 @@ class Mean(UnaryFunction):
     returns float16.
     """
 
-    __slots__ = ("axis", "keepdims", "x_shape", "n")
+    __slots__ = ("axis", "keepdims", "axes", "x_shape", "n")
 
     def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
         super().__init__()
@@ -92,18 +93,18 @@ class Mean(UnaryFunction):
 
     def forward(self, x):
         self.x_shape = x.shape
-        self.axis = _normalize_axis(self.axis, x.ndim, "mean")
-        self.n = _count(x.shape, self.axis)
+        self.axes = _normalize_axis(self.axis, x.ndim, "mean")
+        self.n = _count(x.shape, self.axes)
         if self.n == 0:
-            raise ValueError(f"mean: no elements to average (input shape {x.shape}, axis {self.axis})")
+            raise ValueError(f"mean: no elements to average (input shape {x.shape}, axis {self.axes})")
         acc = _accumulator(x.dtype)
         if acc is None:
-            return x.sum(axis=self.axis, keepdims=self.keepdims) / self.n
-        return (x.sum(axis=self.axis, keepdims=self.keepdims, dtype=acc) / self.n).astype(x.dtype)
+            return x.sum(axis=self.axes, keepdims=self.keepdims) / self.n
+        return (x.sum(axis=self.axes, keepdims=self.keepdims, dtype=acc) / self.n).astype(x.dtype)
 
     def backward(self, gy):
         if not self.keepdims:
-            gy = gy.reshape(_keepdims_shape(self.x_shape, self.axis))
+            gy = gy.reshape(_keepdims_shape(self.x_shape, self.axes))
         if _accumulator(gy.dtype) is None:
             g = gy / self.n
         else:
@@ -122,7 +123,7 @@ average = mean
 class _Extreme(UnaryFunction):
     """Shared by Max and Min: dx = dy at the extreme elements, shared equally among ties."""
 
-    __slots__ = ("axis", "keepdims", "share")
+    __slots__ = ("axis", "keepdims", "axes")
     keeps_outputs = True
     reduce_name = ""
 
@@ -132,26 +133,26 @@ class _Extreme(UnaryFunction):
         self.keepdims = keepdims
 
     def forward(self, x):
-        self.axis = _normalize_axis(self.axis, x.ndim, self.reduce_name)
+        self.axes = _normalize_axis(self.axis, x.ndim, self.reduce_name)
         if x.size == 0:
             raise ValueError(f"{self.reduce_name}: zero-size input of shape {x.shape}")
-        return getattr(x, self.reduce_name)(axis=self.axis, keepdims=self.keepdims)
+        return getattr(x, self.reduce_name)(axis=self.axes, keepdims=self.keepdims)
 
     def _share(self):
         """mask / count: each extreme element's share of the gradient (a constant array). NaN is
         the extreme when present (NumPy's max and min propagate it): the NaNs share the gradient."""
         x = self.inputs[0].data
         xp = get_array_module(x)
-        y = xp.asarray(self.outputs[0]().data).reshape(_keepdims_shape(x.shape, self.axis))
+        y = xp.asarray(self.outputs[0]().data).reshape(_keepdims_shape(x.shape, self.axes))
         mask = x == y
         if x.dtype.kind in "fc" and xp.isnan(y).any():
             mask |= xp.isnan(x) & xp.isnan(y)
-        count = mask.sum(axis=self.axis, keepdims=True)
+        count = mask.sum(axis=self.axes, keepdims=True)
         return mask / count.astype(x.dtype)
 
     def backward(self, gy):
-        gy = gy.reshape(_keepdims_shape(self.inputs[0].data.shape, self.axis))
-        return gy * self._share()
+        gy = gy.reshape(_keepdims_shape(self.inputs[0].data.shape, self.axes))
+        return scale(gy, self._share())
 
 
 class Max(_Extreme):
@@ -184,7 +185,7 @@ class LogSumExp(UnaryFunction):
     dx = dy * exp(x - y) (the softmax of x along ``axis``).
     """
 
-    __slots__ = ("axis", "keepdims")
+    __slots__ = ("axis", "keepdims", "axes")
     keeps_outputs = True
 
     def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
@@ -194,16 +195,16 @@ class LogSumExp(UnaryFunction):
 
     def forward(self, x):
         xp = get_array_module(x)
-        self.axis = _normalize_axis(self.axis, x.ndim, "logsumexp")
-        m = x.max(axis=self.axis, keepdims=True)
+        self.axes = _normalize_axis(self.axis, x.ndim, "logsumexp")
+        m = x.max(axis=self.axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
-        y = xp.log(xp.exp(x - m).sum(axis=self.axis, keepdims=True, dtype=_accumulator(x.dtype))) + m
+        y = xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True, dtype=_accumulator(x.dtype))) + m
         y = y.astype(x.dtype, copy=False)
         return y if self.keepdims else y.reshape([s for i, s in enumerate(y.shape)
-                                                  if not (self.axis is None or i in self.axis)])
+                                                  if not (self.axes is None or i in self.axes)])
 
     def backward(self, gy):
-        shape = _keepdims_shape(self.inputs[0].data.shape, self.axis)
+        shape = _keepdims_shape(self.inputs[0].data.shape, self.axes)
         return gy.reshape(shape) * exp_(self.input() - self.output().reshape(shape))
 
 

@@ -49,7 +49,7 @@ def reshape(x: Any, shape: Sequence[int]) -> Variable:
 class Transpose(UnaryFunction):
     """y = x with its axes permuted; dx = dy permuted back by the inverse permutation."""
 
-    __slots__ = ("axes",)
+    __slots__ = ("axes", "perm")
 
     def __init__(self, axes: Optional[Sequence[int]] = None) -> None:
         super().__init__()
@@ -57,15 +57,15 @@ class Transpose(UnaryFunction):
 
     def forward(self, x):
         if self.axes is None:
-            self.axes = tuple(range(x.ndim - 1, -1, -1))
+            self.perm = tuple(range(x.ndim - 1, -1, -1))
         else:
             if len(self.axes) != x.ndim or sorted(a % x.ndim if x.ndim else a for a in self.axes) != list(range(x.ndim)):
                 raise ValueError(f"transpose: axes {self.axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
-            self.axes = tuple(a % x.ndim for a in self.axes)
-        return x.transpose(self.axes)
+            self.perm = tuple(a % x.ndim for a in self.axes)
+        return x.transpose(self.perm)
 
     def _inverse(self) -> tuple[int, ...]:
-        return tuple(int(i) for i in np.argsort(self.axes))
+        return tuple(int(i) for i in np.argsort(self.perm))
 
     def backward(self, gy):
         return gy.transpose(self._inverse())
@@ -79,6 +79,9 @@ def transpose(x: Any, axes: Optional[Sequence[int]] = None) -> Variable:
 def swapaxes(x: Any, axis1: int, axis2: int) -> Variable:
     """Exchange two axes of ``x``."""
     ndim = x.ndim if isinstance(x, Variable) else np.ndim(x)
+    for a in (axis1, axis2):
+        if not -ndim <= a < ndim:
+            raise ValueError(f"swapaxes: axis {a} is out of range for a {ndim}-d input")
     axes = list(range(ndim))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, axes)
