@@ -45,7 +45,6 @@ from zerograd.core.variable import Variable
 
 _new_object = object.__new__
 _asarray = np.asarray
-_ndarray = np.ndarray
 _weakref = weakref.ref
 _scalar_types = (numbers.Number, np.generic)
 
@@ -246,7 +245,7 @@ class UnaryFunction(Function):
             x = _inputs_as_variables(self, (x,))[0]
         y = self.forward(x.data)
         v = _new_object(Variable)
-        v.data = y if type(y) is _ndarray or isinstance(y, array_types) else _asarray(y)
+        v.data = y if isinstance(y, array_types) else _asarray(y)
         v.name = None
         v.grad = None
         if x.requires_grad and Config.enable_backprop:
@@ -279,7 +278,7 @@ class BinaryFunction(Function):
             x0, x1 = _inputs_as_variables(self, (x0, x1))
         y = self.forward(x0.data, x1.data)
         v = _new_object(Variable)
-        v.data = y if type(y) is _ndarray or isinstance(y, array_types) else _asarray(y)
+        v.data = y if isinstance(y, array_types) else _asarray(y)
         v.name = None
         v.grad = None
         if (x0.requires_grad or x1.requires_grad) and Config.enable_backprop:

@@ -368,6 +368,13 @@ def _with_constant(cls, c):
     return f
 
 
+def _bare(cls):
+    """``cls()`` for a function without settings, without the cost of calling ``__init__``."""
+    f = _new_object(cls)
+    f.inputs = None
+    return f
+
+
 def add(x0: Any, x1: Any) -> Variable:
     """Elementwise ``x0 + x1`` with broadcasting."""
     t = type(x1)
@@ -377,7 +384,7 @@ def add(x0: Any, x1: Any) -> Variable:
         f.c = x1
         return f(x0)
     if isinstance(x0, Variable) and isinstance(x1, Variable):
-        return Add()(x0, x1)
+        return _bare(Add)(x0, x1)
     c = _constant(x1)
     if c is not None:
         return _with_constant(AddConstant, c)(x0)
@@ -390,7 +397,7 @@ def add(x0: Any, x1: Any) -> Variable:
 def sub(x0: Any, x1: Any) -> Variable:
     """Elementwise ``x0 - x1`` with broadcasting."""
     if isinstance(x0, Variable) and isinstance(x1, Variable):
-        return Sub()(x0, x1)
+        return _bare(Sub)(x0, x1)
     c = _constant(x1)
     if c is not None:
         return _with_constant(AddConstant, -c)(x0)
@@ -414,7 +421,7 @@ def mul(x0: Any, x1: Any) -> Variable:
         f.c = x1
         return f(x0)
     if isinstance(x0, Variable) and isinstance(x1, Variable):
-        return Mul()(x0, x1)
+        return _bare(Mul)(x0, x1)
     c = _constant(x1)
     if c is not None:
         return _with_constant(MulConstant, c)(x0)
@@ -427,7 +434,7 @@ def mul(x0: Any, x1: Any) -> Variable:
 def div(x0: Any, x1: Any) -> Variable:
     """Elementwise ``x0 / x1`` with broadcasting."""
     if isinstance(x0, Variable) and isinstance(x1, Variable):
-        return Div()(x0, x1)
+        return _bare(Div)(x0, x1)
     c = _constant(x1)
     if c is not None:
         return _with_constant(DivByConstant, c)(x0)
