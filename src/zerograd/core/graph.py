@@ -124,41 +124,31 @@ def _walk(y: Variable, seed, retain_grad: bool, held: set) -> None:
                 array_backward = f._array_walk_backward
                 gxs = array_backward(gy) if array_backward else _book_style_backward(f, (gy,), held)
         inputs = f.inputs
-        if f.elementwise:  # dx is shaped and typed like x by construction
-            if type(gxs) is tuple:
-                gxs = gxs[0]
-            x = inputs[0]
-            if gxs is not None and x.requires_grad:
-                if x in pending:
-                    _accumulate(pending, x, gxs)
-                else:
-                    pending[x] = gxs
-                    xc = x.creator
-                    if xc is None:
-                        leaves.append(x)
-                    elif xc not in queued:
-                        queued.add(xc)
-                        heappush(heap, (-x.generation, counter, xc, x))
-                        counter += 1
-            continue
-        if type(gxs) is not tuple:
-            gxs = (gxs,) if len(inputs) == 1 and type(gxs) is not list else _as_tuple(f, gxs, len(inputs))
+        checked = not f.elementwise  # an elementwise dx is shaped and typed like x by construction
+        if not checked:
+            pairs = ((inputs[0], gxs[0] if type(gxs) is tuple else gxs),)
+        elif type(gxs) is not tuple:
+            pairs = zip(inputs, (gxs,) if len(inputs) == 1 and type(gxs) is not list
+                        else _as_tuple(f, gxs, len(inputs)))
         elif len(gxs) != len(inputs):
             raise _count_error(f, len(gxs), len(inputs))
-        for x, gx in zip(inputs, gxs):
+        else:
+            pairs = zip(inputs, gxs)
+        for x, gx in pairs:
             if gx is None or not x.requires_grad:
                 continue
-            xd = x.data
-            if graph:  # a Variable whose array has x's dtype and shape passes
-                conform = (type(gx) is not Variable or gx.data.dtype is not xd.dtype
-                           or gx.data.shape != xd.shape)
-            else:
-                try:  # an array (or a NumPy scalar, from 0-d arithmetic) of x's dtype and shape passes
-                    conform = gx.dtype is not xd.dtype or gx.shape != xd.shape
-                except AttributeError:  # a Python number
-                    conform = True
-            if conform:
-                gx = _conform(f, inputs.index(x), x, gx, graph)
+            if checked:
+                xd = x.data
+                if graph:  # a Variable whose array has x's dtype and shape passes
+                    conform = (type(gx) is not Variable or gx.data.dtype is not xd.dtype
+                               or gx.data.shape != xd.shape)
+                else:
+                    try:  # an array (or a NumPy scalar, from 0-d arithmetic) of x's dtype and shape passes
+                        conform = gx.dtype is not xd.dtype or gx.shape != xd.shape
+                    except AttributeError:  # a Python number
+                        conform = True
+                if conform:
+                    gx = _conform(f, inputs.index(x), x, gx, graph)
             if x in pending:
                 _accumulate(pending, x, gx)
             else:
