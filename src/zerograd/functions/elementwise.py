@@ -144,26 +144,19 @@ def sqrt(x: Any) -> Variable:
 
 
 # Dual forms for gradients: a ufunc on an array, the recorded function on a Variable (this module's
-# forwards are the ufuncs themselves, so both are one rule).
-def exp_(x: Any) -> Any:
-    return Exp()(x) if isinstance(x, Variable) else np.exp(x)
+# forwards are the ufuncs themselves, so both are one rule). ``zerograd.functions.dual`` exports them.
+def _dual(cls: type, ufunc: Any):
+    def on_array_or_variable(x: Any) -> Any:
+        return cls()(x) if isinstance(x, Variable) else ufunc(x)
+
+    on_array_or_variable.__name__ = on_array_or_variable.__qualname__ = ufunc.__name__ + "_"
+    on_array_or_variable.__doc__ = f"{ufunc.__name__} of an array (an array) or of a Variable (recorded)."
+    return on_array_or_variable
 
 
-def sin_(x: Any) -> Any:
-    return Sin()(x) if isinstance(x, Variable) else np.sin(x)
-
-
-def cos_(x: Any) -> Any:
-    return Cos()(x) if isinstance(x, Variable) else np.cos(x)
-
-
-def tanh_(x: Any) -> Any:
-    return Tanh()(x) if isinstance(x, Variable) else np.tanh(x)
-
-
-def log_(x: Any) -> Any:
-    return Log()(x) if isinstance(x, Variable) else np.log(x)
-
-
-def sqrt_(x: Any) -> Any:
-    return Sqrt()(x) if isinstance(x, Variable) else np.sqrt(x)
+exp_ = _dual(Exp, np.exp)
+log_ = _dual(Log, np.log)
+sin_ = _dual(Sin, np.sin)
+cos_ = _dual(Cos, np.cos)
+tanh_ = _dual(Tanh, np.tanh)
+sqrt_ = _dual(Sqrt, np.sqrt)

@@ -51,7 +51,8 @@ def _count(x_shape: tuple[int, ...], axes: Optional[tuple[int, ...]]) -> int:
 class Sum(UnaryFunction):
     """y = sum of x over ``axis`` (float16 accumulates in float32); dx = dy broadcast back to x's shape."""
 
-    __slots__ = ("axis", "keepdims", "axes", "x_shape")
+    __slots__ = ("axis", "keepdims", "axes", "x_shape", "n")
+    name = "sum"
 
     def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
         super().__init__()
@@ -60,16 +61,21 @@ class Sum(UnaryFunction):
 
     def forward(self, x):
         self.x_shape = x.shape
-        self.axes = _normalize_axis(self.axis, x.ndim, "sum")
+        self.axes = _normalize_axis(self.axis, x.ndim, self.name)
         acc = _accumulator(x.dtype)
-        if acc is None:
-            return x.sum(axis=self.axes, keepdims=self.keepdims)
-        return x.sum(axis=self.axes, keepdims=self.keepdims, dtype=acc).astype(x.dtype)
+        y = self._finish(x.sum(axis=self.axes, keepdims=self.keepdims, dtype=acc))
+        return y if acc is None else y.astype(x.dtype)
+
+    def _finish(self, total):
+        return total
 
     def backward(self, gy):
         if not self.keepdims:
             gy = gy.reshape(_keepdims_shape(self.x_shape, self.axes))
-        return _broadcast_to(gy, self.x_shape)
+        return _broadcast_to(self._finish_gradient(gy), self.x_shape)
+
+    def _finish_gradient(self, gy):
+        return gy
 
 
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:  # noqa: A001  (mirrors np.sum)
@@ -77,39 +83,26 @@ def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:  # noqa:
     return Sum(axis, keepdims)(x)
 
 
-class Mean(UnaryFunction):
+class Mean(Sum):
     """y = sum of x over ``axis`` / n, n the number of elements reduced; dx = dy / n broadcast back.
 
     float16 accumulates and divides in float32 (n itself may exceed float16's range) and
     returns float16.
     """
 
-    __slots__ = ("axis", "keepdims", "axes", "x_shape", "n")
+    __slots__ = ()
+    name = "mean"
 
-    def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
-        super().__init__()
-        self.axis = axis
-        self.keepdims = keepdims
-
-    def forward(self, x):
-        self.x_shape = x.shape
-        self.axes = _normalize_axis(self.axis, x.ndim, "mean")
-        self.n = _count(x.shape, self.axes)
+    def _finish(self, total):
+        self.n = _count(self.x_shape, self.axes)
         if self.n == 0:
-            raise ValueError(f"mean: no elements to average (input shape {x.shape}, axis {self.axes})")
-        acc = _accumulator(x.dtype)
-        if acc is None:
-            return x.sum(axis=self.axes, keepdims=self.keepdims) / self.n
-        return (x.sum(axis=self.axes, keepdims=self.keepdims, dtype=acc) / self.n).astype(x.dtype)
+            raise ValueError(f"mean: no elements to average (input shape {self.x_shape}, axis {self.axis})")
+        return total / self.n
 
-    def backward(self, gy):
-        if not self.keepdims:
-            gy = gy.reshape(_keepdims_shape(self.x_shape, self.axes))
+    def _finish_gradient(self, gy):
         if _accumulator(gy.dtype) is None:
-            g = gy / self.n
-        else:
-            g = (gy.astype(np.float32) / self.n).astype(gy.dtype)
-        return _broadcast_to(g, self.x_shape)
+            return gy / self.n
+        return (gy.astype(np.float32) / self.n).astype(gy.dtype)
 
 
 def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:
