@@ -149,8 +149,14 @@ def _walk(y: Variable, seed, retain_grad: bool, held: set) -> None:
                         conform = True
                 if conform:
                     gx = _conform(f, inputs.index(x), x, gx, graph)
-            if x in pending:
-                _accumulate(pending, x, gx)
+            prev = pending.get(x)
+            if prev is not None:  # one more gradient for x
+                if type(prev) is _Sum and prev.g.dtype == gx.dtype:
+                    prev.g += gx  # in place: a total this walk made
+                elif type(prev) is _Sum:  # (kept in its own dtype: strict_grad_dtype off, an integer x)
+                    prev.g = prev.g + gx
+                else:  # a new total; a recorded one (a Variable) is never added into in place
+                    pending[x] = prev + gx if type(prev) is Variable else _Sum(prev + gx)
             else:
                 pending[x] = gx
                 xc = x.creator
@@ -163,20 +169,6 @@ def _walk(y: Variable, seed, retain_grad: bool, held: set) -> None:
     with _store_lock:
         for x in leaves:
             _store(x, pending[x], held)
-
-
-def _accumulate(pending: dict, x: Variable, gx) -> None:
-    """Add one more gradient for x: in place into a total this walk made, else into a new total."""
-    prev = pending[x]
-    if type(prev) is _Sum:
-        if prev.g.dtype == gx.dtype:
-            prev.g += gx  # in place: an array this walk made
-        else:  # (a gradient kept in its own dtype: Config.strict_grad_dtype off, or an integer x)
-            prev.g = prev.g + gx
-    elif type(prev) is Variable:
-        pending[x] = prev + gx  # recorded: a new Variable (never in place)
-    else:
-        pending[x] = _Sum(prev + gx)
 
 
 def _retain(f, gys, got, y: Variable, held: set) -> None:

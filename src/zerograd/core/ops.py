@@ -383,8 +383,10 @@ def add(x0: Any, x1: Any) -> Variable:
         f.inputs = None
         f.c = x1
         return f(x0)
-    if isinstance(x0, Variable) and isinstance(x1, Variable):
-        return _bare(Add)(x0, x1)
+    if isinstance(x0, Variable) and isinstance(x1, Variable):  # the other hot case (sums of gradients)
+        f = _new_object(Add)
+        f.inputs = None
+        return f(x0, x1)
     c = _constant(x1)
     if c is not None:
         return _with_constant(AddConstant, c)(x0)
@@ -420,8 +422,10 @@ def mul(x0: Any, x1: Any) -> Variable:
         f.inputs = None
         f.c = x1
         return f(x0)
-    if isinstance(x0, Variable) and isinstance(x1, Variable):
-        return _bare(Mul)(x0, x1)
+    if isinstance(x0, Variable) and isinstance(x1, Variable):  # the other hot case
+        f = _new_object(Mul)
+        f.inputs = None
+        return f(x0, x1)
     c = _constant(x1)
     if c is not None:
         return _with_constant(MulConstant, c)(x0)
@@ -451,7 +455,7 @@ def rdiv(x0: Any, x1: Any) -> Variable:
 
 def neg(x: Any) -> Variable:
     """``-x``."""
-    return Neg()(x)
+    return _bare(Neg)(x)
 
 
 def pow(x: Any, c: Any) -> Variable:

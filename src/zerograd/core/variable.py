@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from zerograd.backend import array_types, get_array_module
+from zerograd.backend import array_types, as_cupy, as_numpy, get_array_module
 
 if TYPE_CHECKING:
     from zerograd.core.function import Function
@@ -101,14 +101,10 @@ class Variable:
 
     # -------------------------------------------------------------- devices
     def to_cpu(self) -> None:
-        from zerograd.backend import as_numpy
-
         if self.data is not None:
             self.data = as_numpy(self.data)
 
     def to_gpu(self) -> None:
-        from zerograd.backend import as_cupy
-
         if self.data is not None:
             self.data = as_cupy(self.data)
 
