@@ -462,3 +462,102 @@ def test_retain_grad_leaves_an_unused_output_without_a_gradient():
 def test_bad_shapes_are_errors_that_name_the_op(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --------------------------------------------------------- found by a second probe
+def test_logsumexp_and_log_softmax_of_integers_are_not_truncated():
+    assert F.logsumexp(Variable(np.array([1, 2, 3]))).data == pytest.approx(3.4076059644443806)
+    x = Variable(np.array([[1.0, 2.0, 3.0]]))
+    F.sum(F.logsumexp(x, axis=1)).backward()
+    assert x.grad.data.sum() == pytest.approx(1.0)
+
+
+def test_a_user_elementwise_function_returning_a_list_is_unwrapped():
+    class Twice(Function):
+        array_backward = True
+        elementwise = True
+
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, gy):
+            return [gy * 2]
+
+    for create_graph in (False, True):
+        x = Variable(np.ones(3))
+        F.sum(F.sin(Twice()(F.sin(x)))).backward(create_graph=create_graph)
+        assert x.grad.shape == (3,)
+
+
+def test_what_a_book_style_backward_keeps_or_returns_is_copied_in_the_recorded_walk_too():
+    kept = np.ones(3)
+
+    class Keeps(Function):
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, gy):
+            return kept
+
+    x = Variable(np.ones(3))
+    Keeps()(x).backward(create_graph=True)
+    x.grad.data[0] = 99.0
+    assert kept[0] == 1.0
+
+    class ReturnsAnInput(Function):
+        def forward(self, x, w):
+            return x * w
+
+        def backward(self, gy):
+            x, w = self.inputs
+            return w, x
+
+    from zerograd import Parameter
+    x, w = Variable(np.ones(2)), Parameter(np.full(2, 3.0))
+    F.sum(ReturnsAnInput()(x, w)).backward(create_graph=True)
+    assert x.grad is not w and x.grad.dtype == np.float64 and np.array_equal(x.grad.data, [3.0, 3.0])
+
+
+def test_dual_sum_to_and_broadcast_to_take_parameters():
+    from zerograd import Parameter
+    from zerograd.functions import dual as D
+
+    class Scale(Function):
+        array_backward = True
+
+        def forward(self, x, g):
+            return x * g
+
+        def backward(self, gy):
+            return gy * D.broadcast_to(self.input(1), gy.shape), D.sum_to(gy * self.input(0), self.input(1).shape)
+
+    for create_graph in (False, True):
+        g = Parameter(np.arange(3.0))
+        x = Variable(np.ones((2, 3)))
+        F.sum(Scale()(x, g)).backward(create_graph=create_graph)
+        assert np.array_equal(g.grad.data, [2.0, 2.0, 2.0]) and np.array_equal(x.grad.data, [[0, 1, 2]] * 2)
+
+
+def test_a_converted_seed_keeps_its_own_gradient_under_create_graph():
+    x = Variable(np.ones(3, np.float32))
+    y = x * 2.0
+    v = Variable(np.full(3, 2.0))  # a float64 seed that itself requires a gradient
+    y.grad = v
+    y.backward(create_graph=True)
+    assert x.grad.dtype == np.float32
+    F.sum(x.grad).backward()
+    assert v.grad is not None and np.array_equal(v.grad.data, [2.0, 2.0, 2.0])
+
+
+@pytest.mark.parametrize("axis, error, message", [
+    ((0, 0), ValueError, "names an axis twice"), (0.5, TypeError, "axis must be None, an int or a tuple"),
+    ("a", TypeError, "axis must be None"),
+])
+def test_bad_axes_are_clear_errors(axis, error, message):
+    with pytest.raises(error, match=message):
+        F.sum(Variable(np.ones((2, 3))), axis=axis)
+
+
+def test_a_reshape_to_non_integers_is_a_clear_error():
+    with pytest.raises(TypeError, match="reshape: the shape must be integers"):
+        Variable(np.ones(6)).reshape(3.9, 2)

@@ -34,7 +34,7 @@ import threading
 import numpy as np
 
 from zerograd.backend import array_types, as_cupy, as_numpy, get_array_module
-from zerograd.config import Config
+from zerograd.config import Config, using_config
 from zerograd.core.function import _output_variable
 from zerograd.core.ops import cast, copy
 from zerograd.core.variable import Variable
@@ -79,7 +79,9 @@ def backward(y: Variable, retain_grad: bool = False, create_graph: bool = False)
         held.add(id(seed))
         if seed.dtype != data.dtype and data.dtype.kind in "fc" and Config.strict_grad_dtype:
             seed = seed.astype(data.dtype)
-            given = None  # converted: the recorded walk starts from a constant
+            if create_graph:
+                with using_config("enable_backprop", True):
+                    given = cast(given, data.dtype)  # differentiable: the seed's own gradient flows
     if y.creator is None:
         return
     old = Config.enable_backprop
@@ -108,6 +110,8 @@ def _walk(y: Variable, seed, retain_grad: bool, held: set) -> None:
                 _retain(f, gys, got, y, held)
             if graph:
                 gxs = f.backward(*gys)
+                if not f.array_backward:
+                    _hold(gxs, held)
             else:
                 array_backward = f._array_walk_backward
                 gxs = array_backward(*gys) if array_backward else _book_style_backward(f, gys, held)
@@ -120,13 +124,15 @@ def _walk(y: Variable, seed, retain_grad: bool, held: set) -> None:
                     _store(out, gy, held)
             if graph:
                 gxs = f.backward(gy)
+                if not f.array_backward:
+                    _hold(gxs, held)
             else:
                 array_backward = f._array_walk_backward
                 gxs = array_backward(gy) if array_backward else _book_style_backward(f, (gy,), held)
         inputs = f.inputs
         checked = not f.elementwise  # an elementwise dx is shaped and typed like x by construction
         if not checked:
-            pairs = ((inputs[0], gxs[0] if type(gxs) is tuple else gxs),)
+            pairs = ((inputs[0], gxs[0] if type(gxs) is tuple or type(gxs) is list else gxs),)
         elif type(gxs) is not tuple:
             pairs = zip(inputs, (gxs,) if len(inputs) == 1 and type(gxs) is not list
                         else _as_tuple(f, gxs, len(inputs)))
@@ -186,7 +192,7 @@ def _store(v: Variable, g, held: set) -> None:
     owned = type(g) is _Sum
     if owned:
         g = g.g
-    if type(g) is Variable:
+    if isinstance(g, Variable):
         if not owned and (g.data.base is not None or id(g.data) in held):
             g = copy(g)
     else:
@@ -234,10 +240,16 @@ def _book_style_backward(f, gys, held: set):
     gxs = f.backward(*[Variable(_as_array(g, f.inputs[0]), requires_grad=False) for g in gys])
     several = isinstance(gxs, (tuple, list))
     gxs = [g.data if isinstance(g, Variable) else g for g in (gxs if several else (gxs,))]
-    for g in gxs:
-        if g is not None:
-            held.add(id(g))
+    _hold(gxs, held)
     return tuple(gxs) if several else gxs[0]
+
+
+def _hold(gxs, held: set) -> None:
+    """Mark what a book-style backward returned as held elsewhere (it may keep it, or return one
+    of its inputs): a stored gradient is then a copy."""
+    for g in (gxs if isinstance(gxs, (tuple, list)) else (gxs,)):
+        if g is not None:
+            held.add(id(g.data) if isinstance(g, Variable) else id(g))
 
 
 def _conform(f, i: int, x: Variable, gx, graph: bool):

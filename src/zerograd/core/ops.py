@@ -108,14 +108,14 @@ def sum_to(x: Any, shape: tuple[int, ...]) -> Variable:
 
 def _sum_to(g, shape: tuple[int, ...]):
     """sum_to for gradients: an array for an array, a Variable for a Variable (no-op when shaped)."""
-    if type(g) is Variable:
+    if isinstance(g, Variable):
         return g if g.data.shape == shape else SumTo(shape)(g)
     return g if g.shape == shape else sum_to_array(g, shape)
 
 
 def _broadcast_to(g, shape: tuple[int, ...]):
     """broadcast_to for gradients: an array (a read-only view) for an array, a Variable for a Variable."""
-    if type(g) is Variable:
+    if isinstance(g, Variable):
         return g if g.data.shape == shape else BroadcastTo(shape)(g)
     return g if g.shape == shape else get_array_module(g).broadcast_to(g, shape)
 

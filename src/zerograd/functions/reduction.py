@@ -21,12 +21,16 @@ Axis = Optional[Union[int, tuple[int, ...]]]
 def _normalize_axis(axis: Axis, ndim: int, op: str) -> Optional[tuple[int, ...]]:
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else axis
+    if not isinstance(axes, (tuple, list)) or not all(isinstance(a, (int, np.integer)) for a in axes):
+        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
     out = []
     for a in axes:
         if not -ndim <= a < ndim:
             raise ValueError(f"{op}: axis {a} is out of range for an array of {ndim} dimensions")
         out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: axis {axis!r} names an axis twice")
     return tuple(out)
 
 
@@ -191,8 +195,10 @@ class LogSumExp(UnaryFunction):
         self.axes = _normalize_axis(self.axis, x.ndim, "logsumexp")
         m = x.max(axis=self.axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
-        y = xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True, dtype=_accumulator(x.dtype))) + m
-        y = y.astype(x.dtype, copy=False)
+        acc = _accumulator(x.dtype)
+        y = xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True, dtype=acc)) + m
+        if acc is not None:
+            y = y.astype(x.dtype)
         return y if self.keepdims else y.reshape([s for i, s in enumerate(y.shape)
                                                   if not (self.axes is None or i in self.axes)])
 

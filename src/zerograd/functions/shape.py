@@ -15,6 +15,8 @@ def _shape_arg(shape: tuple) -> tuple[int, ...]:
     """Accept ``reshape(2, 3)`` and ``reshape((2, 3))`` alike."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
+    if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in shape):
+        raise TypeError(f"reshape: the shape must be integers, got {shape!r}")
     return tuple(int(s) for s in shape)
 
 
