@@ -66,34 +66,29 @@ class Layer:
 
     # ------------------------------------------------------------ parameters
     def named_params(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        """(path, parameter) pairs such as ('l0/W', W), in assignment order, recursively."""
-        return iter(self._named_param_list(prefix))
+        """(path, parameter) pairs such as ('l0/W', W), in assignment order, recursively. A
+        parameter registered in several places (tied weights, a layer used twice) is listed
+        once, under the first path that reaches it."""
+        return iter(self._named_param_list(prefix, set()))
 
-    def _named_param_list(self, prefix: str) -> list[tuple[str, Parameter]]:
+    def _named_param_list(self, prefix: str, seen: set) -> list[tuple[str, Parameter]]:
         out = []
         attrs = self.__dict__
         for name in self._names:
             obj = attrs[name]
             if isinstance(obj, Layer):
-                out.extend(obj._named_param_list(prefix + name + "/"))
-            else:
+                out.extend(obj._named_param_list(prefix + name + "/", seen))
+            elif id(obj) not in seen:
+                seen.add(id(obj))
                 out.append((prefix + name, obj))
         return out
 
     def params(self) -> Iterator[Parameter]:
-        """Every parameter, in assignment order, recursing into sub-layers."""
+        """Every parameter once, in assignment order, recursing into sub-layers."""
         return iter(self._param_list())
 
     def _param_list(self) -> list[Parameter]:
-        out = []
-        attrs = self.__dict__
-        for name in self._names:
-            obj = attrs[name]
-            if isinstance(obj, Layer):
-                out.extend(obj._param_list())
-            else:
-                out.append(obj)
-        return out
+        return [p for _, p in self._named_param_list("", set())]
 
     def cleargrads(self) -> None:
         for p in self._param_list():
