@@ -78,3 +78,33 @@ def test_tied_weights_are_saved_once_and_the_tie_survives_loading(tmp_path):
     other.load_weights(path)
     assert other.dec.W is other.enc.W
     assert np.array_equal(other.enc.W.data, model.enc.W.data)
+
+
+# ----------------------------------------------------- bad inputs to ops: clear errors, no wrap-around
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: F.transpose(np.ones((2, 3)), (0, 5)), ValueError, r"transpose: axes \(0, 5\) are not a permutation"),
+    (lambda: F.squeeze(np.ones((2, 1)), axis=3), ValueError, "squeeze: axis 3 is out of range"),
+    (lambda: F.embed_id(np.array([0, -1]), np.ones((3, 2))), ValueError, r"embed_id: ids must lie in \[0, 3\)"),
+    (lambda: F.embed_id(np.array([3]), np.ones((3, 2))), ValueError, r"embed_id: ids must lie in \[0, 3\)"),
+    (lambda: F.conv2d(np.ones((1, 2, 4, 4)), np.ones((3, 2, 3, 3)), np.ones(4)), ValueError,
+     "conv2d: b of shape"),
+    (lambda: F.deconv2d(np.ones((1, 2, 4, 4)), np.ones((2, 3, 3, 3)), np.ones(4)), ValueError,
+     "deconv2d: b of shape"),
+    (lambda: F.batch_norm(np.ones((1, 3)), np.ones(3), np.zeros(3), np.zeros(3), np.ones(3)), ValueError,
+     "expected more than 1 value per channel when training"),
+    (lambda: F.batch_norm(np.ones((4, 3)), np.ones(2), np.zeros(3), np.zeros(3), np.ones(3)), ValueError,
+     r"batch_norm: gamma of shape \(2,\) does not match 3 channels"),
+])
+def test_bad_arguments_are_errors_that_name_the_op(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_embed_id_copies_its_ids_so_editing_them_before_backward_changes_nothing():
+    from zerograd import Variable
+    W = Variable(np.ones((3, 2)))
+    ids = np.array([0, 0, 1])
+    y = F.embed_id(ids, W)
+    ids[:] = 2
+    F.sum(y).backward()
+    assert np.array_equal(W.grad.data[:, 0], [2.0, 1.0, 0.0])

@@ -105,6 +105,8 @@ class Conv2d(Function):
 
     def forward(self, x, W, b=None):
         _check_conv(x.shape, W.shape, "conv2d", 1)
+        if b is not None and b.shape != (W.shape[0],):
+            raise ValueError(f"conv2d: b of shape {b.shape} does not match {W.shape[0]} output channels")
         xp = get_array_module(x)
         kh, kw = W.shape[2:]
         col = windows(x, (kh, kw), self.stride, self.pad, op="conv2d")
@@ -161,6 +163,8 @@ class Deconv2d(Function):
 
     def forward(self, x, W, b=None):
         _check_conv(x.shape, W.shape, "deconv2d", 0)
+        if b is not None and b.shape != (W.shape[1],):
+            raise ValueError(f"deconv2d: b of shape {b.shape} does not match {W.shape[1]} output channels")
         c, oc, kh, kw = W.shape
         n, _, h, w = x.shape
         sh, sw = self.stride

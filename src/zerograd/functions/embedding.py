@@ -14,4 +14,7 @@ def embed_id(x: Any, W: Any) -> Variable:
     ids = x.data if isinstance(x, Variable) else np.asarray(x) if not hasattr(x, "dtype") else x
     if not np.issubdtype(ids.dtype, np.integer):
         raise TypeError(f"embed_id: ids must be integers, got dtype {ids.dtype}")
-    return get_item(W, ids)
+    vocab = (W.shape if isinstance(W, Variable) else np.shape(W))[0]
+    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= vocab):
+        raise ValueError(f"embed_id: ids must lie in [0, {vocab}), got values in [{int(ids.min())}, {int(ids.max())}]")
+    return get_item(W, ids.copy())  # a copy: editing the ids before backward cannot move the gradient

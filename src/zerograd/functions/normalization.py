@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from zerograd.backend import get_array_module
 from zerograd.config import Config
 from zerograd.core import Variable, as_variable
@@ -33,9 +35,17 @@ def batch_norm(x: Any, gamma: Any, beta: Any, mean_: Any, var_: Any, decay: floa
     axes, shape = _channel_layout(x, "batch_norm")
     mean_arr = mean_.data if isinstance(mean_, Variable) else mean_
     var_arr = var_.data if isinstance(var_, Variable) else var_
+    channels = x.shape[1]
+    for name, v in (("gamma", gamma), ("beta", beta), ("running mean", mean_arr), ("running var", var_arr)):
+        if (v.shape if isinstance(v, Variable) else np.shape(v)) != (channels,):
+            raise ValueError(f"batch_norm: {name} of shape {np.shape(v.data if isinstance(v, Variable) else v)}"
+                             f" does not match {channels} channels of an input of shape {x.shape}")
     gamma_b = reshape(gamma, shape)
     beta_b = reshape(beta, shape)
     if Config.train:
+        if x.size // x.shape[1] < 2:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input shape"
+                             f" {x.shape}")
         mu = mean(x, axis=axes, keepdims=True)
         d = x - mu
         v = mean(d * d, axis=axes, keepdims=True)

@@ -61,7 +61,8 @@ class Transpose(UnaryFunction):
         if self.axes is None:
             self.perm = tuple(range(x.ndim - 1, -1, -1))
         else:
-            if len(self.axes) != x.ndim or sorted(a % x.ndim if x.ndim else a for a in self.axes) != list(range(x.ndim)):
+            if (len(self.axes) != x.ndim or any(not -x.ndim <= a < x.ndim for a in self.axes)
+                    or sorted(a % x.ndim for a in self.axes) != list(range(x.ndim))):
                 raise ValueError(f"transpose: axes {self.axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
             self.perm = tuple(a % x.ndim for a in self.axes)
         return x.transpose(self.perm)
