@@ -108,3 +108,33 @@ def test_embed_id_copies_its_ids_so_editing_them_before_backward_changes_nothing
     ids[:] = 2
     F.sum(y).backward()
     assert np.array_equal(W.grad.data[:, 0], [2.0, 1.0, 0.0])
+
+
+OPTIMIZERS = [optimizers.SGD, optimizers.MomentumSGD, optimizers.AdaGrad, optimizers.AdaDelta, optimizers.Adam,
+              optimizers.RMSprop, optimizers.AdamW]
+
+
+@pytest.mark.parametrize("opt_cls", OPTIMIZERS)
+@pytest.mark.parametrize("hook", [None, optimizers.WeightDecay(0.1), optimizers.ClipGrad(1.0)])
+def test_a_0d_parameter_trains_with_every_optimizer_and_hook(opt_cls, hook):
+    from zerograd import Parameter
+
+    class Square(Model):
+        def __init__(self):
+            super().__init__()
+            self.p = Parameter(np.array(2.0))
+
+        def forward(self):
+            return self.p * self.p
+
+    model = Square()
+    opt = opt_cls().setup(model)
+    if hook is not None:
+        opt.add_hook(hook)
+    for _ in range(3):
+        model.cleargrads()
+        model().backward()
+        opt.update()
+    assert type(model.p.data) is np.ndarray and model.p.shape == () and 0 < float(model.p.data) < 2.0
+    again = opt_cls().setup(model)
+    again.load_state_dict(opt.state_dict())
