@@ -138,3 +138,29 @@ def test_a_0d_parameter_trains_with_every_optimizer_and_hook(opt_cls, hook):
     assert type(model.p.data) is np.ndarray and model.p.shape == () and 0 < float(model.p.data) < 2.0
     again = opt_cls().setup(model)
     again.load_state_dict(opt.state_dict())
+
+
+@pytest.mark.parametrize("edit", ["setitem", "copyto"])
+@pytest.mark.parametrize("recorded", [True, False])
+def test_an_in_place_edit_of_an_lstm_weight_reaches_the_next_step(edit, recorded):
+    from zerograd import Variable, no_grad, using_config
+
+    np.random.seed(0)
+    x = np.random.randn(3, 2)
+    lstm = L.LSTM(4, in_size=2)
+    with using_config("enable_backprop", recorded):
+        lstm(x)
+        h_before = lstm.h.data.copy()
+        c_before = lstm.c.data.copy()
+        new = np.full(lstm.x2u.W.shape, 0.3, dtype=lstm.x2u.W.dtype)
+        if edit == "setitem":
+            lstm.x2u.W.data[...] = new
+        else:
+            np.copyto(lstm.x2u.W.data, new)
+        y = lstm(x).data
+    ref = L.LSTM(4, in_size=2)
+    ref(x)  # create the parameters, then copy the edited ones in
+    ref.load_state_dict({k: v.copy() for k, v in lstm.state_dict().items()})
+    ref.h, ref.c = Variable(h_before), Variable(c_before)
+    with no_grad():
+        assert np.allclose(y, ref(x).data)

@@ -73,7 +73,11 @@ class LSTM(Layer):
     def _fused_weights(self) -> tuple[Variable, Variable, Variable]:
         """The gate weights joined as (Wx, b, Wh). Joined once and reused, step after step,
         while no parameter has been assigned (``Parameter.version``) and the joined weights are
-        still in a recorded graph (truncated BPTT's ``unchain_backward`` ends a window)."""
+        still in a recorded graph (truncated BPTT's ``unchain_backward`` ends a window).
+
+        After a join each gate parameter's array is a view into the joined arrays, so an
+        in-place edit (``p.data[...] = v``, ``np.copyto(p.data, w)``) reaches the very next step;
+        assigning ``p.data`` makes a new version, hence a new join."""
         params = [getattr(self, "x2" + g).W for g in self.GATES] + [getattr(self, "x2" + g).b for g in self.GATES] \
             + [getattr(self, "h2" + g).W for g in self.GATES]
         key = tuple((id(p), p.version) for p in params)
@@ -83,6 +87,12 @@ class LSTM(Layer):
             if not Config.enable_backprop or joined[0].creator is not None:
                 return joined
         joined = (concat(params[:4], axis=1), concat(params[4:8], axis=0), concat(params[8:], axis=1))
+        h = self.hidden_size
+        for k in range(4):
+            cols = slice(k * h, (k + 1) * h)
+            params[k]._data = joined[0].data[:, cols]  # (not .data =: that would be a new version)
+            params[4 + k]._data = joined[1].data[cols]
+            params[8 + k]._data = joined[2].data[:, cols]
         object.__setattr__(self, "_fused", (key, joined))
         return joined
 
