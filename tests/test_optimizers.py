@@ -67,10 +67,36 @@ def test_sgd_update_is_exact():
     assert np.allclose(p.data, [0.0, 3.0])
 
 
-def test_adam_lr_is_bias_corrected():
+def test_adam_steps_with_the_bias_corrected_rate_and_alpha_is_lr():
     opt = Adam(alpha=0.001)
     opt.t = 1
-    assert opt.lr == pytest.approx(0.001 * math.sqrt(1 - 0.999) / (1 - 0.9))
+    assert opt.lr == opt.alpha == 0.001
+    assert opt.corrected_lr == pytest.approx(0.001 * math.sqrt(1 - 0.999) / (1 - 0.9))
+    opt.alpha = 0.01
+    assert opt.lr == 0.01 and Adam(0.02).alpha == 0.02
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_every_optimizer_names_its_base_rate_lr_and_schedules_change_only_that(cls):
+    opt = cls()
+    others = {k: v for k, v in vars(opt).items() if isinstance(v, float) and k != "lr"}
+    lr = opt.lr
+    ExponentialLR(opt, gamma=0.5).step()
+    assert opt.lr == pytest.approx(lr * 0.5)
+    assert {k: v for k, v in vars(opt).items() if isinstance(v, float) and k != "lr"} == others
+
+
+def test_state_dicts_written_with_the_old_rate_names_still_load():
+    model = MLP((2,))
+    model(np.ones((1, 2), np.float32))
+    adam = Adam().setup(model)
+    adam.load_state_dict({"t": np.asarray(3), "alpha": np.asarray(0.5)})
+    assert adam.lr == 0.5 and adam.t == 3
+    delta = AdaDelta().setup(model)
+    delta.load_state_dict({"t": np.asarray(1), "lr": np.asarray(0.25)})
+    assert delta.lr == 0.25 and delta.rho == 0.95
+    delta.load_state_dict({"t": np.asarray(1), "rho": np.asarray(0.9)})  # (its old key)
+    assert delta.rho == 0.9
 
 
 def test_adamw_decays_weights_without_gradient_coupling():

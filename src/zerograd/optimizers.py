@@ -25,7 +25,8 @@ class Optimizer:
     #: Names of the per-parameter state arrays (saved in state_dict).
     slots: tuple[str, ...] = ()
     #: The attribute that holds the base learning rate (schedules change it).
-    lr_attr = "lr"
+    #: state_dict keys of files written before every optimizer had ``lr`` -> the attribute they set.
+    legacy_keys: dict[str, str] = {}
 
     def __init__(self) -> None:
         self.target: Optional[Layer] = None
@@ -73,11 +74,12 @@ class Optimizer:
     # ----------------------------------------------------- learning rate
     @property
     def base_lr(self) -> float:
-        return getattr(self, self.lr_attr)
+        """The base learning rate, ``lr`` in every optimizer (what schedules change)."""
+        return self.lr
 
     @base_lr.setter
     def base_lr(self, value: float) -> None:
-        setattr(self, self.lr_attr, value)
+        self.lr = value
 
     # ---------------------------------------------------------- state
     def _named_params(self) -> list[tuple[str, Parameter]]:
@@ -89,7 +91,7 @@ class Optimizer:
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Step count, learning rate and per-parameter state, as arrays keyed by name."""
-        out: dict[str, np.ndarray] = {"t": np.asarray(self.t), self.lr_attr: np.asarray(self.base_lr)}
+        out: dict[str, np.ndarray] = {"t": np.asarray(self.t), "lr": np.asarray(self.lr)}
         for key, p in self._named_params():
             for name, arr in self.state.get(id(p), {}).items():
                 out[f"state/{key}/{name}"] = as_numpy(arr).copy()
@@ -102,7 +104,7 @@ class Optimizer:
             raise CheckpointError(f"{type(self).__name__}.load_state_dict: missing key 't'")
         new_state: dict[int, dict[str, Any]] = {}
         for key, value in state.items():
-            if key in ("t", self.lr_attr):
+            if key in ("t", "lr") or key in self.legacy_keys:
                 continue
             parts = key.split("/")
             if parts[0] != "state" or len(parts) < 3:
@@ -120,8 +122,11 @@ class Optimizer:
             dtype = p.data.dtype if p.data is not None else value.dtype
             new_state.setdefault(id(p), {})[slot] = xp.asarray(value, dtype=dtype).copy()
         self.t = int(state["t"])
-        if self.lr_attr in state:
-            self.base_lr = float(state[self.lr_attr])
+        for key, attr in self.legacy_keys.items():
+            if key in state:
+                setattr(self, attr, float(state[key]))
+        if "lr" in state:
+            self.lr = float(state["lr"])
         self.state = new_state
 
 
@@ -172,15 +177,17 @@ class AdaGrad(Optimizer):
 
 
 class AdaDelta(Optimizer):
-    """Zeiler's AdaDelta: running averages of grad^2 and of update^2 set the step size."""
+    """Zeiler's AdaDelta: running averages of grad^2 and of update^2 set the step dx;
+    param -= lr * dx, with PyTorch's multiplier ``lr`` (1.0: Zeiler's rule; what schedules change)."""
 
     slots = ("msg", "msdx")
-    lr_attr = "rho"
+    legacy_keys = {"rho": "rho"}
 
-    def __init__(self, rho: float = 0.95, eps: float = 1e-6) -> None:
+    def __init__(self, rho: float = 0.95, eps: float = 1e-6, lr: float = 1.0) -> None:
         super().__init__()
         self.rho = rho
         self.eps = eps
+        self.lr = lr
 
     def update_one(self, param: Parameter) -> None:
         xp = get_array_module(param.data)
@@ -193,7 +200,7 @@ class AdaDelta(Optimizer):
         dx = xp.sqrt((msdx + eps) / (msg + eps)) * grad
         msdx *= rho
         msdx += (1 - rho) * dx * dx
-        param.data -= dx
+        param.data -= self.lr * dx
 
 
 class RMSprop(Optimizer):
@@ -217,24 +224,35 @@ class RMSprop(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam as in the book: m and v are running moments; the step uses the bias-corrected
-    ``lr = alpha * sqrt(1 - beta2^t) / (1 - beta1^t)``."""
+    """Adam as in the book: m and v are running moments; the step uses the bias-corrected rate
+    ``corrected_lr = lr * sqrt(1 - beta2^t) / (1 - beta1^t)``. ``alpha`` is the book's name
+    for ``lr`` (an alias, in the constructor too)."""
 
     slots = ("m", "v")
-    lr_attr = "alpha"
+    legacy_keys = {"alpha": "lr"}
 
-    def __init__(self, alpha: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
+    def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 alpha: Optional[float] = None) -> None:
         super().__init__()
-        self.alpha = alpha
+        self.lr = lr if alpha is None else alpha
         self.beta1 = beta1
         self.beta2 = beta2
         self.eps = eps
 
     @property
-    def lr(self) -> float:
+    def alpha(self) -> float:
+        return self.lr
+
+    @alpha.setter
+    def alpha(self, value: float) -> None:
+        self.lr = value
+
+    @property
+    def corrected_lr(self) -> float:
+        """The step's rate after the bias corrections (DeZero's ``Adam.lr``)."""
         fix1 = 1.0 - math.pow(self.beta1, self.t)
         fix2 = 1.0 - math.pow(self.beta2, self.t)
-        return self.alpha * math.sqrt(fix2) / fix1
+        return self.lr * math.sqrt(fix2) / fix1
 
     def update_one(self, param: Parameter) -> None:
         xp = get_array_module(param.data)
@@ -243,19 +261,19 @@ class Adam(Optimizer):
         grad = param.grad.data
         m += (1 - self.beta1) * (grad - m)
         v += (1 - self.beta2) * (grad * grad - v)
-        param.data -= self.lr * m / (xp.sqrt(v) + self.eps)
+        param.data -= self.corrected_lr * m / (xp.sqrt(v) + self.eps)
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay: param -= alpha * weight_decay * param before the Adam step."""
+    """Adam with decoupled weight decay: param -= lr * weight_decay * param before the Adam step."""
 
-    def __init__(self, alpha: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-                 weight_decay: float = 0.01) -> None:
-        super().__init__(alpha, beta1, beta2, eps)
+    def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 weight_decay: float = 0.01, alpha: Optional[float] = None) -> None:
+        super().__init__(lr, beta1, beta2, eps, alpha)
         self.weight_decay = weight_decay
 
     def update_one(self, param: Parameter) -> None:
-        param.data -= (self.alpha * self.weight_decay) * param.data
+        param.data -= (self.lr * self.weight_decay) * param.data
         super().update_one(param)
 
 
