@@ -8,7 +8,7 @@ programs reproduce the book's numbers.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -22,25 +22,38 @@ def _batch_indexable(dataset: Any) -> bool:
 
 
 class DataLoader:
-    """Mini-batches ``(x, t)`` of ``batch_size`` items (the last one may be short)."""
+    """Mini-batches ``(x, t)`` of ``batch_size`` items (the last one may be short, unless
+    ``drop_last``). Shuffling draws from NumPy's global generator, as the book does, unless a
+    ``seed`` gives the loader a generator of its own (then the order does not depend on, or
+    disturb, anything else that draws random numbers)."""
 
-    def __init__(self, dataset: Any, batch_size: int, shuffle: bool = True, gpu: bool = False) -> None:
-        if batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be positive, got {batch_size}")
+    def __init__(self, dataset: Any, batch_size: int, shuffle: bool = True, gpu: bool = False,
+                 drop_last: bool = False, seed: Optional[int] = None) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         self.dataset = dataset
-        self.batch_size = batch_size
+        self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.gpu = gpu
+        self.drop_last = drop_last
+        self.rng = None if seed is None else np.random.default_rng(seed)
         self.data_size = len(dataset)
         if self.data_size == 0:
             raise ValueError("DataLoader: the dataset is empty")
-        self.max_iter = math.ceil(self.data_size / batch_size)
+        if drop_last:
+            self.max_iter = self.data_size // self.batch_size
+            if self.max_iter == 0:
+                raise ValueError(f"DataLoader: drop_last with batch_size {batch_size} and {self.data_size} items"
+                                 " leaves no batch")
+        else:
+            self.max_iter = math.ceil(self.data_size / self.batch_size)
         self.reset()
 
     def reset(self) -> None:
         self.iteration = 0
         if self.shuffle:
-            self.index = np.random.permutation(self.data_size)
+            random = np.random if self.rng is None else self.rng
+            self.index = random.permutation(self.data_size)
         else:
             self.index = np.arange(self.data_size)
 
