@@ -53,5 +53,5 @@ def test_seq_loader_reads_in_the_books_interleaved_order():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="batch_size must be positive"):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         DataLoader(Spiral(), batch_size=0)
