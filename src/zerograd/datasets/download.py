@@ -33,6 +33,17 @@ class RemoteFile:
     urls: Sequence[str] = field(default_factory=tuple)
     size: Optional[int] = None
 
+    def __post_init__(self) -> None:
+        check_plain_name("file name", self.name)
+
+
+def check_plain_name(what: str, name: str) -> None:
+    """A name that becomes one path component inside the cache: never a way out of it."""
+    if (not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name
+            or os.sep in name or (os.altsep and os.altsep in name) or os.path.isabs(name) or "\0" in name):
+        raise ValueError(f"{what} {name!r} must be a plain name inside the cache (no separators, '..' or"
+                         " absolute paths)")
+
 
 def cache_root() -> str:
     """The cache folder: ``$ZEROGRAD_HOME`` or ``~/.zerograd``."""
@@ -41,6 +52,8 @@ def cache_root() -> str:
 
 def dataset_dir(name: str, kind: str = "datasets") -> str:
     """``<cache>/<kind>/<name>``: datasets by default, ``models`` for pretrained weights."""
+    check_plain_name("dataset name", name)
+    check_plain_name("cache kind", kind)
     return os.path.join(cache_root(), kind, name)
 
 
