@@ -5,19 +5,58 @@
   file whole.
 * Loading never unpickles: ``allow_pickle=False``, so a file holding an object array is
   refused with a clear error instead of running code from the file.
+* Loading reads each member's header first and refuses, naming the file and the member, anything
+  that is not an ``.npz`` of ``.npy`` arrays: a plain ``.npy``, a truncated or corrupt archive, a
+  member that is not ``.npy``, a header whose shape needs more bytes than the member holds (or
+  than ``expected`` allows), before allocating the array.
+* Saved files get the permissions of any new file (the user's umask), and a save killed midway
+  leaves a ``.<name>.part-<pid>`` file that the next save to the same path removes.
 """
 from __future__ import annotations
 
 import os
-import tempfile
+import threading
 import zipfile
-from typing import Mapping
+import zlib
+from typing import Mapping, Optional
 
 import numpy as np
 
 
 class CheckpointError(ValueError):
     """A weights or state file that does not match what it is being loaded into."""
+
+
+_umask_lock = threading.Lock()
+
+
+def _new_file_mode() -> int:
+    """The mode a new file gets: 0666 less the process's umask (read without changing it for long)."""
+    with _umask_lock:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _remove_stale_parts(folder: str, base: str) -> None:
+    """Remove ``.<base>.part-<pid>`` files left by saves whose process no longer runs."""
+    prefix = f".{base}.part-"
+    for entry in os.listdir(folder):
+        if not entry.startswith(prefix):
+            continue
+        try:
+            pid = int(entry[len(prefix):])
+            os.kill(pid, 0)  # still running: its save may be in progress
+            if pid != os.getpid():
+                continue
+        except (ValueError, ProcessLookupError):
+            pass
+        except PermissionError:  # another user's live process
+            continue
+        try:
+            os.unlink(os.path.join(folder, entry))
+        except OSError:
+            pass
 
 
 def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], compress: bool = True) -> None:
@@ -29,12 +68,15 @@ def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], compr
     for key, value in arrays.items():
         if isinstance(value, np.ndarray) and value.dtype == object:
             raise TypeError(f"save: {key!r} is an object array; only numeric arrays can be saved")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    base = os.path.basename(path)
+    _remove_stale_parts(folder, base)
+    tmp = os.path.join(folder, f".{base}.part-{os.getpid()}")
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with open(tmp, "wb") as fh:
             (np.savez_compressed if compress else np.savez)(fh, **arrays)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, _new_file_mode())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -44,21 +86,61 @@ def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], compr
         raise
 
 
-def load_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read every array of an ``.npz`` file into memory, refusing pickled (object) arrays."""
+def load_arrays(path: str | os.PathLike, expected: Optional[Mapping[str, Optional[tuple]]] = None
+                ) -> dict[str, np.ndarray]:
+    """Read every array of an ``.npz`` file, refusing pickled (object) arrays and anything that
+    is not an archive of ``.npy`` members. ``expected`` (key -> shape, or None for any shape)
+    refuses a member of another shape before reading it."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no such file {path!r}")
+
+    def bad(problem: str) -> "CheckpointError":
+        return CheckpointError(f"load: {path!r}{'' if problem.startswith(':') else ' '}{problem}")
+
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
-    except ValueError as e:
-        if "allow_pickle" in str(e) or "Object arrays" in str(e):
-            raise CheckpointError(f"load: {path!r} holds an object (pickled) array; zerograd never unpickles "
-                                  "data from files") from None
-        raise CheckpointError(f"load: {path!r} is not a valid .npz file ({e})") from None
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
-        raise CheckpointError(f"load: {path!r} is not a valid .npz file ({e})") from None
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+        if magic == b"\x93NUMPY":
+            raise bad("is a single .npy array, not an .npz archive of named arrays") from None
+        raise bad(f"is not a valid .npz file ({e})") from None
+    out: dict[str, np.ndarray] = {}
+    with archive:
+        for info in archive.infolist():
+            name = info.filename
+            if not name.endswith(".npy"):
+                raise bad(f"holds a member {name!r} that is not an .npy array")
+            key = name[:-4]
+            try:
+                with archive.open(info) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    if version == (1, 0):
+                        shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+                    else:
+                        shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+                    if dtype.hasobject:
+                        raise bad(f"member {key!r} holds an object (pickled) array; zerograd never unpickles "
+                                  "data from files")
+                    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                    if nbytes > info.file_size:
+                        raise bad(f"member {key!r} declares shape {shape} ({nbytes} bytes) but holds only "
+                                  f"{info.file_size} bytes")
+                    if expected is not None and key in expected and expected[key] is not None \
+                            and tuple(shape) != tuple(expected[key]):
+                        raise bad(f": {key!r} has shape {tuple(shape)} in the file but {tuple(expected[key])} in the"
+                                  " model")
+                    data = fh.read(nbytes)
+                    if len(data) != nbytes:
+                        raise bad(f"member {key!r} is truncated")
+                    array = np.frombuffer(data, dtype=dtype)
+                    out[key] = (array.reshape(shape[::-1]).T if fortran else array.reshape(shape)).copy()
+            except CheckpointError:
+                raise
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as e:
+                raise bad(f"member {key!r} is damaged ({type(e).__name__}: {e})") from None
+    return out
 
 
 def check_keys(expected: Mapping[str, tuple], found: Mapping[str, np.ndarray], what: str) -> None:

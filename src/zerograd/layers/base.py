@@ -138,7 +138,8 @@ class Layer:
 
     def load_weights(self, path: str | os.PathLike) -> None:
         """Load parameters saved by :meth:`save_weights` (never unpickles; keys and shapes checked)."""
-        self.load_state_dict(load_arrays(path), strict=True)
+        expected = {k: (None if p.data is None else p.data.shape) for k, p in self.named_params()}
+        self.load_state_dict(load_arrays(path, expected), strict=True)
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{name}={type(self.__dict__[name]).__name__}" for name in self._names)

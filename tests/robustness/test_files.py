@@ -1,0 +1,95 @@
+"""Adversarial cases for weight files: every bad file is one clear error naming it."""
+import os
+import stat
+import zipfile
+
+import numpy as np
+import pytest
+
+import zerograd.layers as L
+from zerograd.serialization import CheckpointError, load_arrays, save_arrays
+
+
+def _model():
+    return L.Linear(3, in_size=2)
+
+
+def _saved(tmp_path):
+    path = tmp_path / "w.npz"
+    _model().save_weights(path)
+    return path
+
+
+def test_a_plain_npy_file_is_refused(tmp_path):
+    path = tmp_path / "w.npz"
+    np.save(open(path, "wb"), np.ones(3))
+    with pytest.raises(CheckpointError, match="is a single .npy array"):
+        _model().load_weights(path)
+
+
+def test_a_member_that_is_not_npy_is_refused(tmp_path):
+    path = tmp_path / "w.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("W.txt", "hello")
+    with pytest.raises(CheckpointError, match="member 'W.txt' that is not an .npy array"):
+        load_arrays(path)
+
+
+def test_a_corrupt_compressed_member_is_refused(tmp_path):
+    path = tmp_path / "w.npz"
+    save_arrays(path, {"W": np.random.default_rng(0).standard_normal((50, 50))}, compress=True)
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.infolist()[0]
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra) + 200
+    for i in range(start, start + 64):
+        raw[i] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match=r"'W' is damaged|not a valid .npz"):
+        load_arrays(path)
+
+
+def test_a_truncated_file_is_refused(tmp_path):
+    path = _saved(tmp_path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="w.npz"):
+        _model().load_weights(path)
+
+
+def test_a_member_declaring_a_huge_shape_is_refused_before_allocating(tmp_path):
+    path = tmp_path / "w.npz"
+    header = {"descr": "<f8", "fortran_order": False, "shape": (10 ** 6, 10 ** 6)}
+    import io
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, header)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("W.npy", buf.getvalue() + b"\0" * 64)
+    with pytest.raises(CheckpointError, match=r"declares shape \(1000000, 1000000\)"):
+        load_arrays(path)
+
+
+def test_a_member_of_another_shape_is_refused_before_reading_it(tmp_path):
+    path = tmp_path / "w.npz"
+    save_arrays(path, {"W": np.zeros((200, 200)), "b": np.zeros(3)})
+    with pytest.raises(CheckpointError, match=r"'W' has shape \(200, 200\) in the file but \(2, 3\) in the model"):
+        _model().load_weights(path)
+
+
+def test_saved_files_get_the_users_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = _saved(tmp_path)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+
+
+def test_a_killed_save_leaves_nothing_after_the_next_save(tmp_path):
+    path = tmp_path / "w.npz"
+    stale = tmp_path / ".w.npz.part-999999999"  # a process id that does not run
+    stale.write_bytes(b"half a file")
+    _model().save_weights(path)
+    assert sorted(os.listdir(tmp_path)) == ["w.npz"]
+    model = _model()
+    model.load_weights(path)
