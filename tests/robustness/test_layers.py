@@ -164,3 +164,19 @@ def test_an_in_place_edit_of_an_lstm_weight_reaches_the_next_step(edit, recorded
     ref.h, ref.c = Variable(h_before), Variable(c_before)
     with no_grad():
         assert np.allclose(y, ref(x).data)
+
+
+def test_labels_and_index_arrays_edited_before_backward_change_nothing():
+    from zerograd import Variable
+    x = Variable(np.zeros((2, 3)))
+    t = np.array([0, 1])
+    loss = F.softmax_cross_entropy(x, t)
+    t[:] = 2
+    loss.backward()
+    assert x.grad.data[0, 0] < 0 and x.grad.data[1, 1] < 0 and x.grad.data[0, 2] > 0
+    v = Variable(np.arange(4.0))
+    idx = np.array([0, 0, 1])
+    y = v[idx]
+    idx[:] = 3
+    F.sum(y).backward()
+    assert np.array_equal(v.grad.data, [2.0, 1.0, 0.0, 0.0])

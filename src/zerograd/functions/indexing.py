@@ -10,13 +10,17 @@ from zerograd.core import UnaryFunction, Variable, apply
 
 
 def _plain_index(index: Any) -> Any:
-    """The index with any Variables replaced by their arrays."""
+    """The index with any Variables replaced by their arrays, and index arrays copied (editing
+    them before backward cannot move the gradient)."""
     if isinstance(index, Variable):
-        return index.data
+        return index.data.copy()
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Variable) else i for i in index)
+        return tuple(_plain_index(i) if isinstance(i, (Variable, list)) or hasattr(i, "__array__") else i
+                     for i in index)
     if isinstance(index, list):
-        return np.asarray(index)
+        return np.array(index)
+    if hasattr(index, "copy") and hasattr(index, "__array__"):
+        return index.copy()
     return index
 
 

@@ -108,7 +108,7 @@ class SoftmaxCrossEntropy(BinaryFunction):
 def softmax_cross_entropy(x: Any, t: Any) -> Variable:
     """Cross entropy of softmax(x) (scores of shape (N, C)) against integer labels t of shape (N,)."""
     t = t.data if isinstance(t, Variable) else t
-    return SoftmaxCrossEntropy()(x, t)
+    return SoftmaxCrossEntropy()(x, t.copy() if hasattr(t, "copy") else t)  # labels edited later change nothing
 
 
 class SigmoidCrossEntropy(BinaryFunction):
