@@ -180,3 +180,22 @@ def test_labels_and_index_arrays_edited_before_backward_change_nothing():
     idx[:] = 3
     F.sum(y).backward()
     assert np.array_equal(v.grad.data, [2.0, 1.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: F.pooling(np.ones((1, 1, 4, 4)), 2, 2, pad=2), r"pooling: pad \(2, 2\) is more than half the kernel"),
+    (lambda: F.average_pooling(np.ones((1, 1, 4, 4)), 3, 1, pad=2), "average_pooling: pad"),
+])
+def test_pooling_padding_beyond_half_the_kernel_is_refused(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+@pytest.mark.parametrize("data", [np.array(["a", "b"]), np.array([object(), 1], dtype=object),
+                                  np.zeros(2, dtype=[("a", "f8")])])
+def test_object_string_and_structured_arrays_are_refused(data):
+    from zerograd import Variable
+    with pytest.raises(TypeError, match="Variable: data must be numeric"):
+        Variable(data)
+    with pytest.raises(TypeError, match="Variable: data must be numeric"):
+        F.exp(data)

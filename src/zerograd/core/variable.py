@@ -34,6 +34,9 @@ class Variable:
                 f"Variable: data must be an ndarray or None, got {type(data).__name__}"
                 " (wrap Python numbers and lists with np.array(...))"
             )
+        if data is not None and data.dtype.kind in "OUSV":
+            raise TypeError(f"Variable: data must be numeric, got an array of dtype {data.dtype}"
+                            " (object, string and structured arrays have no gradients)")
         self.data = data
         self.name = name
         self.grad: Optional[Variable] = None

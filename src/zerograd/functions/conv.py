@@ -331,8 +331,16 @@ def _is_max(values, y):
     return mask
 
 
+def _check_pooling_pad(op: str, kernel_size: IntPair, pad: IntPair) -> None:
+    (kh, kw), (ph, pw) = pair(kernel_size), pair(pad)
+    if ph > kh // 2 or pw > kw // 2:
+        raise ValueError(f"{op}: pad {(ph, pw)} is more than half the kernel {(kh, kw)} (a window could hold"
+                         " padding only)")
+
+
 def pooling(x: Any, kernel_size: IntPair, stride: IntPair = 1, pad: IntPair = 0) -> Variable:
     """Max pooling over windows of ``kernel_size`` (padding is -inf, so it never wins)."""
+    _check_pooling_pad("pooling", kernel_size, pad)
     return MaxPooling2D(kernel_size, stride, pad)(x)
 
 
@@ -351,5 +359,6 @@ def pooling_simple(x: Any, kernel_size: IntPair, stride: IntPair = 1, pad: IntPa
 
 def average_pooling(x: Any, kernel_size: IntPair, stride: IntPair = 1, pad: IntPair = 0) -> Variable:
     """Average of each window (zero padding counts towards the average)."""
+    _check_pooling_pad("average_pooling", kernel_size, pad)
     col = im2col(x, kernel_size, stride, pad, to_matrix=False)
     return mean(col, axis=(2, 3))
