@@ -199,3 +199,16 @@ def test_object_string_and_structured_arrays_are_refused(data):
         Variable(data)
     with pytest.raises(TypeError, match="Variable: data must be numeric"):
         F.exp(data)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: F.layer_norm(np.ones((3, 4)), np.ones(5), np.ones(4)), r"layer_norm: mul: shapes \(3, 4\) and \(5,\)"),
+    (lambda: F.binary_cross_entropy(np.full(3, 0.5), np.ones(4)), "binary_cross_entropy: "),
+    (lambda: F.log_softmax(np.ones(3), axis=2), "log_softmax: logsumexp: axis 2 is out of range"),
+    (lambda: F.conv2d_simple(np.array(1.0), np.ones((1, 1, 1, 1))), r"conv2d_simple: expected x of shape"),
+    (lambda: F.pooling_simple(np.ones(3), 2), r"pooling_simple: expected an input of shape \(N, C, H, W\)"),
+    (lambda: F.average_pooling(np.ones((1, 1, 2, 2)), 3), "average_pooling: "),
+])
+def test_an_error_inside_a_composite_names_the_function_called(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

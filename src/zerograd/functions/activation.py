@@ -11,6 +11,7 @@ from zerograd.core import UnaryFunction, Variable, as_array
 from zerograd.functions.combine import select
 from zerograd.functions.elementwise import tanh
 from zerograd.functions.reduction import _normalize_axis, logsumexp
+from zerograd.functions._naming import names_errors
 
 
 class Sigmoid(UnaryFunction):
@@ -112,6 +113,7 @@ def softmax(x: Any, axis: Any = 1) -> Variable:
     return Softmax(axis)(x)
 
 
+@names_errors("log_softmax")
 def log_softmax(x: Any, axis: int = 1) -> Variable:
     """log(softmax(x)) computed stably as x - logsumexp(x)."""
     return x - logsumexp(x, axis=axis, keepdims=True)

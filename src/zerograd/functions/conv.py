@@ -20,6 +20,7 @@ from zerograd.functions.conv_utils import (IntPair, col2im_array, from_matrix, g
 from zerograd.functions.linalg import linear
 from zerograd.functions.reduction import max as max_, mean, sum as sum_
 from zerograd.functions.shape import reshape, transpose
+from zerograd.functions._naming import names_errors
 
 
 # ------------------------------------------------------------- im2col, col2im
@@ -235,9 +236,12 @@ def deconv2d(x: Any, W: Any, b: Optional[Any] = None, stride: IntPair = 1, pad: 
     return f(x, W) if b is None else f(x, W, b)
 
 
+@names_errors("conv2d_simple")
 def conv2d_simple(x: Any, W: Any, b: Optional[Any] = None, stride: IntPair = 1, pad: IntPair = 0) -> Variable:
     """The book's convolution built from im2col, reshape and linear (slower; for teaching)."""
     x, Wv = as_variable(x), as_variable(W)
+    if x.ndim != 4 or Wv.ndim != 4:
+        raise ValueError(f"expected x of shape (N, C, H, W) and W of shape (OC, C, KH, KW), got {x.shape} and {Wv.shape}")
     n, c, h, w = x.shape
     oc, _, kh, kw = Wv.shape
     sh, sw = pair(stride)
@@ -344,9 +348,12 @@ def pooling(x: Any, kernel_size: IntPair, stride: IntPair = 1, pad: IntPair = 0)
     return MaxPooling2D(kernel_size, stride, pad)(x)
 
 
+@names_errors("pooling_simple")
 def pooling_simple(x: Any, kernel_size: IntPair, stride: IntPair = 1, pad: IntPair = 0) -> Variable:
     """The book's max pooling built from im2col and max (zero padding, as the book's)."""
     x = as_variable(x)
+    if x.ndim != 4:
+        raise ValueError(f"expected an input of shape (N, C, H, W), got {x.shape}")
     n, c, h, w = x.shape
     kh, kw = pair(kernel_size)
     sh, sw = pair(stride)
@@ -357,6 +364,7 @@ def pooling_simple(x: Any, kernel_size: IntPair, stride: IntPair = 1, pad: IntPa
     return transpose(reshape(y, (n, oh, ow, c)), (0, 3, 1, 2))
 
 
+@names_errors("average_pooling")
 def average_pooling(x: Any, kernel_size: IntPair, stride: IntPair = 1, pad: IntPair = 0) -> Variable:
     """Average of each window (zero padding counts towards the average)."""
     _check_pooling_pad("average_pooling", kernel_size, pad)

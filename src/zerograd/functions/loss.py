@@ -10,6 +10,7 @@ from zerograd.functions.combine import clip
 from zerograd.functions.elementwise import log
 from zerograd.functions.reduction import mean
 from zerograd.functions.shape import reshape
+from zerograd.functions._naming import names_errors
 
 
 def _batch_size(x) -> int:
@@ -145,6 +146,7 @@ def sigmoid_cross_entropy(x: Any, t: Any) -> Variable:
     return SigmoidCrossEntropy()(x, t)
 
 
+@names_errors("binary_cross_entropy")
 def binary_cross_entropy(p: Any, t: Any, eps: float = 1e-7) -> Variable:
     """-mean(t log p + (1 - t) log(1 - p)) over all elements, for probabilities p
     (clipped to [eps, 1 - eps] so that p of exactly 0 or 1 stays finite)."""

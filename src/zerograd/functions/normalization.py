@@ -11,6 +11,7 @@ from zerograd.core import Variable, as_variable
 from zerograd.functions.elementwise import sqrt
 from zerograd.functions.reduction import mean
 from zerograd.functions.shape import reshape
+from zerograd.functions._naming import names_errors
 
 
 def _channel_layout(x: Variable, op: str):
@@ -63,6 +64,7 @@ def batch_norm(x: Any, gamma: Any, beta: Any, mean_: Any, var_: Any, decay: floa
     return gamma_b * x_hat + beta_b
 
 
+@names_errors("layer_norm")
 def layer_norm(x: Any, gamma: Any, beta: Any, eps: float = 1e-5) -> Variable:
     """Layer normalization over the last axis: gamma * (x - mean) / sqrt(var + eps) + beta."""
     x = as_variable(x)
