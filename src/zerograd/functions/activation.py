@@ -8,10 +8,10 @@ import numpy as np
 
 from zerograd.backend import get_array_module
 from zerograd.core import UnaryFunction, Variable, as_array
+from zerograd.functions._naming import names_errors
 from zerograd.functions.combine import select
 from zerograd.functions.elementwise import tanh
 from zerograd.functions.reduction import _normalize_axis, logsumexp
-from zerograd.functions._naming import names_errors
 
 
 class Sigmoid(UnaryFunction):

@@ -14,13 +14,13 @@ import numpy as np
 
 from zerograd.backend import get_array_module
 from zerograd.core import Function, UnaryFunction, Variable, apply, as_variable
+from zerograd.functions._naming import names_errors
 from zerograd.functions.combine import scale
 from zerograd.functions.conv_utils import (IntPair, col2im_array, from_matrix, get_conv_outsize,
                                            get_deconv_outsize, pair, to_matrix, windows)
 from zerograd.functions.linalg import linear
-from zerograd.functions.reduction import max as max_, mean, sum as sum_
+from zerograd.functions.reduction import max as max_, mean
 from zerograd.functions.shape import reshape, transpose
-from zerograd.functions._naming import names_errors
 
 
 # ------------------------------------------------------------- im2col, col2im

@@ -5,12 +5,12 @@ from typing import Any
 
 from zerograd.backend import get_array_module
 from zerograd.core import BinaryFunction, Variable, apply, as_variable
+from zerograd.functions._naming import names_errors
 from zerograd.functions.activation import Sigmoid, Softmax
 from zerograd.functions.combine import clip
 from zerograd.functions.elementwise import log
 from zerograd.functions.reduction import mean
 from zerograd.functions.shape import reshape
-from zerograd.functions._naming import names_errors
 
 
 def _batch_size(x) -> int:

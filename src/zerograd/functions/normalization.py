@@ -8,10 +8,10 @@ import numpy as np
 from zerograd.backend import get_array_module
 from zerograd.config import Config
 from zerograd.core import Variable, as_variable
+from zerograd.functions._naming import names_errors
 from zerograd.functions.elementwise import sqrt
 from zerograd.functions.reduction import mean
 from zerograd.functions.shape import reshape
-from zerograd.functions._naming import names_errors
 
 
 def _channel_layout(x: Variable, op: str):
