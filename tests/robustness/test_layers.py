@@ -212,3 +212,25 @@ def test_object_string_and_structured_arrays_are_refused(data):
 def test_an_error_inside_a_composite_names_the_function_called(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_batch_norm_statistics_are_buffers_saved_with_the_weights_but_never_parameters(tmp_path):
+    np.random.seed(0)
+    model = Sequential(L.Linear(3, in_size=2), L.BatchNorm())
+    x = np.random.randn(8, 2).astype(np.float32)
+    model(x)
+    assert [k for k, _ in model.named_params()] == ["l0/W", "l0/b", "l1/gamma", "l1/beta"]
+    assert sorted(model.state_dict()) == ["l0/W", "l0/b", "l1/avg_mean", "l1/avg_var", "l1/beta", "l1/gamma"]
+    opt = optimizers.SGD(0.1).setup(model)
+    opt.add_hook(optimizers.WeightDecay(0.5))
+    before = model.l1.avg_var.data.copy()
+    model.cleargrads()
+    F.sum(model(x)).backward()
+    after_forward = model.l1.avg_var.data.copy()
+    opt.update()
+    assert np.array_equal(model.l1.avg_var.data, after_forward) and not np.array_equal(before, after_forward)
+    model.save_weights(tmp_path / "bn.npz")
+    other = Sequential(L.Linear(3, in_size=2), L.BatchNorm())
+    other.load_weights(tmp_path / "bn.npz")
+    assert np.array_equal(other.l1.avg_mean.data, model.l1.avg_mean.data)
+    assert np.array_equal(other.l1.avg_var.data, model.l1.avg_var.data)

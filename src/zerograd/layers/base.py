@@ -8,7 +8,7 @@ import numpy as np
 
 from zerograd import backend
 from zerograd.backend import as_numpy, get_array_module
-from zerograd.core import Parameter
+from zerograd.core import Parameter, Variable
 from zerograd.serialization import CheckpointError, check_keys, load_arrays, save_arrays
 
 
@@ -90,31 +90,57 @@ class Layer:
     def _param_list(self) -> list[Parameter]:
         return [p for _, p in self._named_param_list("", set())]
 
+    # --------------------------------------------------------------- buffers
+    def register_buffer(self, name: str, data: Any = None) -> Variable:
+        """A persistent array that is not a parameter (BatchNorm's running statistics): saved,
+        loaded and moved between devices with the weights, never given to an optimizer. It is a
+        constant Variable (``layer.name.data`` is the array; None until created)."""
+        buffer = Variable(data, name=name, requires_grad=False)
+        self.__dict__.setdefault("_buffer_names", {})[name] = None
+        object.__setattr__(self, name, buffer)
+        return buffer
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Variable]]:
+        """(path, buffer) pairs such as ('bn/avg_mean', v), recursively."""
+        out = []
+        attrs = self.__dict__
+        for name in self._names:
+            obj = attrs[name]
+            if isinstance(obj, Layer):
+                out.extend(obj.named_buffers(prefix + name + "/"))
+        for name in attrs.get("_buffer_names", ()):
+            out.append((prefix + name, attrs[name]))
+        return iter(out)
+
+    def _named_state(self) -> list[tuple[str, Variable]]:
+        """Parameters and buffers: everything that is saved."""
+        return list(self.named_params()) + list(self.named_buffers())
+
     def cleargrads(self) -> None:
         for p in self._param_list():
             p.grad = None
 
     # --------------------------------------------------------------- devices
     def to_cpu(self) -> "Layer":
-        for p in self.params():
-            p.to_cpu()
+        for _, v in self._named_state():
+            v.to_cpu()
         return self
 
     def to_gpu(self) -> "Layer":
-        for p in self.params():
-            p.to_gpu()
+        for _, v in self._named_state():
+            v.to_gpu()
         return self
 
     # ------------------------------------------------------------ state, I/O
     def state_dict(self) -> dict[str, Any]:
-        """Parameter arrays by path (``'l0/W'``); the arrays themselves, not copies.
-        Parameters not created yet (lazy shapes) are left out."""
-        return {key: p.data for key, p in self.named_params() if p.data is not None}
+        """Parameter and buffer arrays by path (``'l0/W'``); the arrays themselves, not copies.
+        Those not created yet (lazy shapes) are left out."""
+        return {key: p.data for key, p in self._named_state() if p.data is not None}
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
         """Copy arrays into the parameters. With ``strict``, missing or unexpected keys and
         shape mismatches raise :class:`CheckpointError` naming the key."""
-        named = dict(self.named_params())
+        named = dict(self._named_state())
         expected = {k: (None if p.data is None else p.data.shape) for k, p in named.items()}
         if strict:
             check_keys(expected, state, f"{type(self).__name__}.load_state_dict")
@@ -138,7 +164,7 @@ class Layer:
 
     def load_weights(self, path: str | os.PathLike) -> None:
         """Load parameters saved by :meth:`save_weights` (never unpickles; keys and shapes checked)."""
-        expected = {k: (None if p.data is None else p.data.shape) for k, p in self.named_params()}
+        expected = {k: (None if p.data is None else p.data.shape) for k, p in self._named_state()}
         self.load_state_dict(load_arrays(path, expected), strict=True)
 
     def __repr__(self) -> str:

@@ -16,8 +16,8 @@ class BatchNorm(Layer):
 
     gamma (ones), beta (zeros) and the running statistics ``avg_mean`` (zeros) and ``avg_var``
     (ones) are created at the first call, in the input's dtype. The running statistics are
-    Parameters (so they are saved with the weights) but get no gradient (so optimizers skip
-    them). Training uses batch statistics and updates the running ones with decay 0.9;
+    buffers: saved, loaded and moved with the weights, never parameters an optimizer sees.
+    Training uses batch statistics and updates the running ones with decay 0.9;
     ``test_mode()`` uses the running ones.
     """
 
@@ -25,8 +25,8 @@ class BatchNorm(Layer):
         super().__init__()
         self.decay = decay
         self.eps = eps
-        self.avg_mean = Parameter(None, name="avg_mean")
-        self.avg_var = Parameter(None, name="avg_var")
+        self.register_buffer("avg_mean")
+        self.register_buffer("avg_var")
         self.gamma = Parameter(None, name="gamma")
         self.beta = Parameter(None, name="beta")
 
