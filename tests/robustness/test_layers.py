@@ -234,3 +234,26 @@ def test_batch_norm_statistics_are_buffers_saved_with_the_weights_but_never_para
     other.load_weights(tmp_path / "bn.npz")
     assert np.array_equal(other.l1.avg_mean.data, model.l1.avg_mean.data)
     assert np.array_equal(other.l1.avg_var.data, model.l1.avg_var.data)
+
+
+def test_a_layer_list_registers_its_layers_as_l0_l1(tmp_path):
+    class Net(Model):
+        def __init__(self):
+            super().__init__()
+            self.blocks = L.LayerList(L.Linear(3, in_size=2), L.Linear(2, in_size=3))
+
+        def forward(self, x):
+            return self.blocks(x)
+
+    net = Net()
+    net.blocks.append(L.Linear(1, in_size=2))
+    assert len(net.blocks) == 3 and isinstance(net.blocks[-1], L.Linear)
+    assert [k for k, _ in net.named_params()] == ["blocks/l0/W", "blocks/l0/b", "blocks/l1/W", "blocks/l1/b",
+                                                  "blocks/l2/W", "blocks/l2/b"]
+    assert net(np.ones((4, 2), np.float32)).shape == (4, 1)
+    net.save_weights(tmp_path / "net.npz")
+    again = Net()
+    again.blocks.append(L.Linear(1, in_size=2))
+    again.load_weights(tmp_path / "net.npz")
+    with pytest.raises(TypeError, match="LayerList: items must be Layers"):
+        L.LayerList(F.relu)

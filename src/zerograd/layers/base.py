@@ -170,3 +170,39 @@ class Layer:
     def __repr__(self) -> str:
         inner = ", ".join(f"{name}={type(self.__dict__[name]).__name__}" for name in self._names)
         return f"{type(self).__name__}({inner})"
+
+
+class LayerList(Layer):
+    """Layers kept in order and registered as ``l0``, ``l1``, ... (Chainer's ChainList,
+    PyTorch's ModuleList): their parameters are found, saved and moved with the owner's.
+
+    >>> blocks = LayerList(Linear(10), Linear(10))   # saves as blocks/l0/W, blocks/l1/W, ...
+    >>> blocks.append(Linear(3)); len(blocks), blocks[-1]
+    """
+
+    def __init__(self, *layers: Layer) -> None:
+        super().__init__()
+        object.__setattr__(self, "_items", [])
+        for layer in layers:
+            self.append(layer)
+
+    def append(self, layer: Layer) -> None:
+        if not isinstance(layer, Layer):
+            raise TypeError(f"LayerList: items must be Layers, got {type(layer).__name__}")
+        setattr(self, f"l{len(self._items)}", layer)
+        self._items.append(layer)
+
+    def __getitem__(self, i: int) -> Layer:
+        return self._items[i]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self._items)
+
+    def forward(self, x: Any) -> Any:
+        """Apply the layers in order."""
+        for layer in self._items:
+            x = layer(x)
+        return x
