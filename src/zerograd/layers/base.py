@@ -88,7 +88,24 @@ class Layer:
         return iter(self._param_list())
 
     def _param_list(self) -> list[Parameter]:
-        return [p for _, p in self._named_param_list("", set())]
+        # named_params' walk without path strings (cleargrads and update run it every step);
+        # a shared parameter is dropped after its first place by one C-speed check
+        params = self._all_params()
+        if len(set(map(id, params))) == len(params):
+            return params
+        seen: set = set()
+        return [p for p in params if not (id(p) in seen or seen.add(id(p)))]
+
+    def _all_params(self) -> list[Parameter]:
+        out = []
+        attrs = self.__dict__
+        for name in self._names:
+            obj = attrs[name]
+            if isinstance(obj, Layer):
+                out.extend(obj._all_params())
+            else:
+                out.append(obj)
+        return out
 
     # --------------------------------------------------------------- buffers
     def register_buffer(self, name: str, data: Any = None) -> Variable:
