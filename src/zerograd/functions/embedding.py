@@ -17,4 +17,4 @@ def embed_id(x: Any, W: Any) -> Variable:
     vocab = (W.shape if isinstance(W, Variable) else np.shape(W))[0]
     if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= vocab):
         raise ValueError(f"embed_id: ids must lie in [0, {vocab}), got values in [{int(ids.min())}, {int(ids.max())}]")
-    return get_item(W, ids.copy())  # a copy: editing the ids before backward cannot move the gradient
+    return get_item(W, ids)  # (get_item copies index arrays: editing the ids later moves no gradient)
