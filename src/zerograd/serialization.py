@@ -131,11 +131,15 @@ def load_arrays(path: str | os.PathLike, expected: Optional[Mapping[str, Optiona
                             and tuple(shape) != tuple(expected[key]):
                         raise bad(f": {key!r} has shape {tuple(shape)} in the file but {tuple(expected[key])} in the"
                                   " model")
-                    data = fh.read(nbytes)
-                    if len(data) != nbytes:
-                        raise bad(f"member {key!r} is truncated")
-                    array = np.frombuffer(data, dtype=dtype)
-                    out[key] = (array.reshape(shape[::-1]).T if fortran else array.reshape(shape)).copy()
+                    array = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
+                    buffer = memoryview(array.reshape(-1, order="A")).cast("B") if nbytes else b""
+                    got = 0
+                    while got < nbytes:  # read straight into the array: no second copy
+                        n = fh.readinto(buffer[got:])
+                        if not n:
+                            raise bad(f"member {key!r} is truncated")
+                        got += n
+                    out[key] = array
             except CheckpointError:
                 raise
             except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as e:
