@@ -1,7 +1,7 @@
 """``Variable``: an array that remembers the function that made it."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import numpy as np
 
@@ -158,13 +158,23 @@ class Parameter(Variable):
 
     ``version`` counts assignments to ``data`` (``p.data -= lr * g`` assigns too), so layers
     can tell when a value derived from the parameter must be recomputed.
+
+    A lazy parameter (Chainer's ``Parameter(initializer)``) has ``data`` None and an
+    ``initializer`` (see :mod:`zerograd.initializers`) until :meth:`initialize` gives it a
+    shape; a layer calls that once, at its first input. ``shape`` creates it at once.
     """
 
-    __slots__ = ("_data", "version")
+    __slots__ = ("_data", "version", "initializer")
 
-    def __init__(self, data: Any, name: Optional[str] = None, requires_grad: bool = True) -> None:
+    def __init__(self, data: Any = None, name: Optional[str] = None, requires_grad: bool = True,
+                 initializer: Optional[Callable[..., Any]] = None, shape: Optional[tuple[int, ...]] = None) -> None:
         self.version = 0
+        self.initializer = initializer
         super().__init__(data, name, requires_grad)
+        if shape is not None:
+            if data is not None:
+                raise ValueError(f"Parameter {name!r}: give data or shape, not both")
+            self.initialize(shape)
 
     @property
     def data(self):
@@ -175,3 +185,21 @@ class Parameter(Variable):
         self._data = value
         self.version += 1
 
+    def initialize(self, shape: tuple[int, ...], like: Any = None) -> None:
+        """Create ``data`` of ``shape`` with the initializer: the dtype is the initializer's own
+        or ``like``'s (an array or Variable: the layer's first input), and the array lives on
+        ``like``'s device (drawn on the CPU, then moved: the same numbers on either)."""
+        if self._data is not None:
+            raise RuntimeError(f"Parameter {self.name!r} is already initialized (shape {self._data.shape})")
+        if self.initializer is None:
+            raise RuntimeError(f"Parameter {self.name!r} has no data and no initializer to create it")
+        if isinstance(like, Variable):
+            like = like.data
+        dtype = getattr(like, "dtype", None)
+        if any(int(n) < 0 for n in shape):
+            raise ValueError(f"Parameter {self.name!r}: cannot create shape {tuple(shape)}")
+        array = self.initializer(shape, dtype)
+        xp = np if like is None else get_array_module(like)
+        if xp is not np:
+            array = xp.asarray(array)
+        self.data = array

@@ -26,9 +26,12 @@ def check_device(layer: "Layer", x: Any, param: Parameter) -> None:
                         f"call model.{'to_gpu' if x_gpu else 'to_cpu'}() or move the data")
 
 
-def adopt_device(layer: "Layer", xp) -> None:
-    """Move a layer that is creating its parameters lazily to the device of its first input."""
-    if xp is not np:
+def create_lazily(layer: "Layer", param: Parameter, shape: tuple[int, ...], x: Any) -> None:
+    """The one place a layer creates a lazy parameter at its first input ``x``: ``param``'s
+    initializer makes ``shape`` (dtype: the initializer's or x's), and the whole layer moves to
+    x's device (its eagerly created biases too)."""
+    param.initialize(shape, like=x)
+    if get_array_module(x) is not np:
         layer.to_gpu()
 
 

@@ -8,7 +8,8 @@ import numpy as np
 from zerograd.backend import get_array_module
 from zerograd.core import Parameter, Variable
 from zerograd.functions.normalization import batch_norm, layer_norm
-from zerograd.layers.base import Layer
+from zerograd.initializers import Ones, Zeros
+from zerograd.layers.base import Layer, create_lazily
 
 
 class BatchNorm(Layer):
@@ -27,37 +28,42 @@ class BatchNorm(Layer):
         self.eps = eps
         self.register_buffer("avg_mean")
         self.register_buffer("avg_var")
-        self.gamma = Parameter(None, name="gamma")
-        self.beta = Parameter(None, name="beta")
+        self.gamma = Parameter(name="gamma", initializer=Ones())
+        self.beta = Parameter(name="beta", initializer=Zeros())
 
     def forward(self, x: Any) -> Variable:
         data = x.data if isinstance(x, Variable) else x
-        if self.avg_mean.data is None:
-            xp = get_array_module(data)
+        if self.gamma.data is None:
+            if data.ndim not in (2, 4):
+                raise ValueError(f"BatchNorm: the input must be (N, C) or (N, C, H, W), got shape {data.shape}")
             c = data.shape[1]
-            self.avg_mean.data = xp.zeros(c, dtype=data.dtype)
-            self.avg_var.data = xp.ones(c, dtype=data.dtype)
-            self.gamma.data = xp.ones(c, dtype=data.dtype)
-            self.beta.data = xp.zeros(c, dtype=data.dtype)
+            create_lazily(self, self.gamma, (c,), data)
+            create_lazily(self, self.beta, (c,), data)
+            xp = get_array_module(data)
+            self.avg_mean.data = xp.zeros(c, dtype=self.gamma.dtype)
+            self.avg_var.data = xp.ones(c, dtype=self.gamma.dtype)
         return batch_norm(x, self.gamma, self.beta, self.avg_mean.data, self.avg_var.data, self.decay, self.eps)
 
 
 class LayerNorm(Layer):
-    """Layer normalization over the last axis, with gamma (ones) and beta (zeros) of its size."""
+    """Layer normalization over the last axis, with gamma (ones) and beta (zeros) of its size:
+    of ``size`` at once, else created at the first call. ``dtype`` None: the first input's
+    (float32 when created at once)."""
 
-    def __init__(self, size: int | None = None, eps: float = 1e-5, dtype=np.float32) -> None:
+    def __init__(self, size: int | None = None, eps: float = 1e-5, dtype: Any = None) -> None:
         super().__init__()
         self.eps = eps
-        self.dtype = np.dtype(dtype)
-        self.gamma = Parameter(None if size is None else np.ones(size, dtype=self.dtype), name="gamma")
-        self.beta = Parameter(None if size is None else np.zeros(size, dtype=self.dtype), name="beta")
+        shape = None if size is None else (size,)
+        self.gamma = Parameter(name="gamma", initializer=Ones(dtype), shape=shape)
+        self.beta = Parameter(name="beta", initializer=Zeros(dtype), shape=shape)
 
     def forward(self, x: Any) -> Variable:
         if self.gamma.data is None:
             data = x.data if isinstance(x, Variable) else x
-            xp = get_array_module(data)
-            self.gamma.data = xp.ones(data.shape[-1], dtype=data.dtype)
-            self.beta.data = xp.zeros(data.shape[-1], dtype=data.dtype)
+            if data.ndim == 0:
+                raise ValueError("LayerNorm: the input must have at least one axis, got a 0-d input")
+            create_lazily(self, self.gamma, data.shape[-1:], data)
+            create_lazily(self, self.beta, data.shape[-1:], data)
         return layer_norm(x, self.gamma, self.beta, self.eps)
 
 

@@ -11,7 +11,7 @@ from zerograd.functions.activation import sigmoid
 from zerograd.functions.combine import concat
 from zerograd.functions.elementwise import tanh
 from zerograd.functions.recurrent import lstm
-from zerograd.layers.base import Layer, adopt_device, check_device
+from zerograd.layers.base import Layer, check_device, create_lazily
 from zerograd.layers.linear import Linear
 
 
@@ -100,11 +100,12 @@ class LSTM(Layer):
         data = x.data if isinstance(x, Variable) else x
         xp = get_array_module(data)
         if self.x2f.W.data is None:
+            if data.ndim != 2:
+                raise ValueError(f"LSTM: the input must be (N, features), got shape {data.shape}")
             for g in self.GATES:  # the book's order of lazy initialisation: f, i, o, u
                 layer = getattr(self, "x2" + g)
                 layer.in_size = data.shape[1]
-                layer._init_W(xp)
-            adopt_device(self, xp)
+                create_lazily(self, layer.W, (layer.in_size, self.hidden_size), data)
         else:
             check_device(self, data, self.h2f.W)
         Wx, b, Wh = self._fused_weights()
