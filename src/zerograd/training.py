@@ -21,7 +21,7 @@ from zerograd.config import no_grad, test_mode
 from zerograd.dataloaders import DataLoader, SeqDataLoader
 from zerograd.models import MLP, Model
 from zerograd.serialization import CheckpointError, load_arrays, save_arrays
-from zerograd.utils.progress import progress_bar
+from zerograd.progress import progress_bar
 
 DATASETS = ("spiral", "mnist", "fashion-mnist", "sincurve")
 MODELS = ("mlp", "cnn", "lstm")

@@ -41,8 +41,8 @@ def test_the_default_loader_still_draws_from_the_global_generator_as_the_book_do
 
 @pytest.mark.parametrize("name", ["../escape", "/etc/passwd", "a/b", "..", "", "a\\b", "x\0y"])
 def test_names_in_the_cache_cannot_leave_it(name):
-    from zerograd.datasets.download import RemoteFile, dataset_dir
+    from zerograd.cache import RemoteFile, cache_dir
     with pytest.raises(ValueError, match="must be a plain name inside the cache"):
         RemoteFile(name, None)
     with pytest.raises(ValueError, match="must be a plain name inside the cache"):
-        dataset_dir(name)
+        cache_dir(name)

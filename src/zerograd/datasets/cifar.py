@@ -7,7 +7,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from zerograd.datasets.base import Dataset
-from zerograd.datasets.download import RemoteFile, fetch
+from zerograd.cache import RemoteFile, fetch
 from zerograd.transforms import Compose, Normalize, ToFloat
 
 CIFAR10_ARCHIVE = "cifar-10-binary.tar.gz"

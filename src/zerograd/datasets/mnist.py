@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from zerograd.datasets.base import Dataset
-from zerograd.datasets.download import RemoteFile, fetch
+from zerograd.cache import RemoteFile, fetch
 from zerograd.transforms import Compose, Flatten, Normalize, ToFloat
 
 # A working mirror first: the original MNIST site now answers 403.

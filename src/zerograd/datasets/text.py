@@ -6,7 +6,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from zerograd.datasets.base import Dataset
-from zerograd.datasets.download import RemoteFile, fetch
+from zerograd.cache import RemoteFile, fetch
 
 SHAKESPEARE_FILE = "input.txt"
 SHAKESPEARE_CHECKSUM = "sha256:86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from zerograd.datasets.download import RemoteFile, fetch
+from zerograd.cache import RemoteFile, fetch
 
 
 def load_pretrained(model, model_name: str, file_name: str, url: str, checksum: Optional[str]) -> None:

@@ -1,7 +1,8 @@
-"""The dataset cache: checksummed files, optional downloads, clear offline errors.
+"""The checksummed file cache of datasets and pretrained weights: optional downloads, clear
+offline errors. It needs the standard library alone (and the progress bar), no autodiff code.
 
-Files live at ``<cache>/datasets/<name>/<original file name>``, where ``<cache>`` is
-``$ZEROGRAD_HOME`` (read when a dataset is created) or ``~/.zerograd``. A file already
+Files live at ``<cache>/<kind>/<name>/<original file name>`` (kind ``datasets`` or
+``models``), where ``<cache>`` is ``$ZEROGRAD_HOME`` (read at each use) or ``~/.zerograd``. A file already
 there is used without any network access, after its checksum is verified. A missing file
 is downloaded from each mirror in turn into a temporary file in the same folder, which is
 renamed into place only after its checksum matches. A corrupt cached file is never parsed:
@@ -17,11 +18,12 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-from zerograd.utils.progress import progress_bar
+from zerograd.progress import progress_bar
 
 
 class DatasetUnavailableError(RuntimeError):
-    """A dataset file is neither in the cache nor obtainable from any mirror."""
+    """A file of a dataset (or of pretrained weights) is neither in the cache nor obtainable
+    from any mirror."""
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,10 @@ def cache_root() -> str:
     return os.environ.get("ZEROGRAD_HOME") or os.path.join(os.path.expanduser("~"), ".zerograd")
 
 
-def dataset_dir(name: str, kind: str = "datasets") -> str:
+def cache_dir(name: str, kind: str = "datasets") -> str:
     """``<cache>/<kind>/<name>``: datasets by default, ``models`` for pretrained weights."""
-    check_plain_name("dataset name", name)
     check_plain_name("cache kind", kind)
+    check_plain_name(f"{kind} name", name)
     return os.path.join(cache_root(), kind, name)
 
 
@@ -118,12 +120,12 @@ def _reason(exc: BaseException) -> str:
 
 def fetch(name: str, files: Sequence[RemoteFile], download: bool = True, timeout: float = 30.0,
           progress: bool = True, kind: str = "datasets") -> dict[str, str]:
-    """Make sure every file of dataset ``name`` is in the cache, verified; return their paths.
+    """Make sure every file of ``name`` (a dataset, or a model with ``kind='models'``) is in the cache, verified; return their paths.
 
     Raises :class:`DatasetUnavailableError` naming every file that is missing (or corrupt),
     each address tried with its failure, and where to put the files by hand.
     """
-    folder = dataset_dir(name, kind)
+    folder = cache_dir(name, kind)
     paths: dict[str, str] = {}
     problems: list[str] = []
     for remote in files:

@@ -1,6 +1,6 @@
 import io
 
-from zerograd.utils.progress import _NoBar, _PlainBar, progress_bar
+from zerograd.progress import _NoBar, _PlainBar, progress_bar
 
 
 def test_off_a_terminal_the_bar_is_silent():
