@@ -53,3 +53,13 @@ def as_cupy(x: Any):
         raise RuntimeError("as_cupy: CuPy is not installed (pip install cupy-cuda12x, on a machine with a GPU)")
     data = _array_of(x)
     return cp.asarray(data)
+
+
+def add_into(y: Any, b: Any) -> Any:
+    """``y + b``, in place in ``y`` when its dtype can hold the sum: an integer ``y`` (an integer
+    input times integer weights) with a float ``b`` takes NumPy's promotion instead of failing
+    with a casting error."""
+    if y.dtype.kind in "biu":
+        return y + b
+    y += b
+    return y

@@ -93,6 +93,9 @@ def _inputs_as_variables(func: "Function", inputs: tuple) -> list:
                 f"{type(func).__name__}: input {i} has unsupported type {type(x).__name__}"
                 " (expected a Variable, an ndarray or a Python number)"
             )
+    if all(isinstance(x, Variable) and x.data is not None and x.data.dtype.kind == "b" for x in xs):
+        raise TypeError(f"{type(func).__name__}: every input is a boolean array, which has no numeric "
+                        f"meaning here (True + True is True); cast to a number type first (x.astype(np.float32))")
     if scalar_at:
         arrays = [x.data for x in xs if isinstance(x, Variable)]
         xp = get_array_module(arrays[0]) if arrays else np

@@ -34,9 +34,13 @@ class Variable:
                 f"Variable: data must be an ndarray or None, got {type(data).__name__}"
                 " (wrap Python numbers and lists with np.array(...))"
             )
-        if data is not None and data.dtype.kind in "OUSV":
-            raise TypeError(f"Variable: data must be numeric, got an array of dtype {data.dtype}"
-                            " (object, string and structured arrays have no gradients)")
+        if data is not None and data.dtype.kind in "OUSVb":
+            if data.dtype.kind != "b":
+                raise TypeError(f"Variable: data must be numeric, got an array of dtype {data.dtype}"
+                                " (object, string and structured arrays have no gradients)")
+            if requires_grad:
+                raise TypeError("Variable: a boolean array has no gradient; cast it to a number type "
+                                "(mask.astype(np.float32)), or keep it a constant with requires_grad=False")
         self.data = data
         self.name = name
         self.grad: Optional[Variable] = None

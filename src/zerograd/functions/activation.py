@@ -98,7 +98,7 @@ class Softmax(UnaryFunction):
         xp = get_array_module(x)
         self.axes = _normalize_axis(self.axis, x.ndim, "softmax")
         y = as_array(x - x.max(axis=self.axes, keepdims=True), xp)
-        xp.exp(y, out=y)
+        y = xp.exp(y, out=y) if y.dtype.kind in "fc" else xp.exp(y)  # integers: NumPy's float
         y /= y.sum(axis=self.axes, keepdims=True)
         return y
 

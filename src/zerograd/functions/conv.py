@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from zerograd.backend import get_array_module
+from zerograd.backend import add_into, get_array_module
 from zerograd.core import Function, UnaryFunction, Variable, apply, as_variable
 from zerograd.functions._naming import names_errors
 from zerograd.functions.combine import scale
@@ -116,7 +116,7 @@ class Conv2d(Function):
         self.col = mat
         y = W.reshape(W.shape[0], -1) @ mat  # (OC, N*OH*OW)
         if b is not None:
-            y += b.reshape(-1, 1)
+            y = add_into(y, b.reshape(-1, 1))
         return xp.ascontiguousarray(y.reshape(W.shape[0], n, oh, ow).transpose(1, 0, 2, 3))
 
     def backward(self, gy):

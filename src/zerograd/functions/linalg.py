@@ -5,6 +5,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from zerograd.backend import add_into
 from zerograd.core import BinaryFunction, Function, Variable
 from zerograd.core.ops import _sum_to
 from zerograd.functions.shape import reshape
@@ -97,7 +98,7 @@ class Linear(Function):
         if b is not None:
             if b.shape != (W.shape[1],) and b.shape != (1, W.shape[1]):
                 raise ValueError(f"linear: b of shape {b.shape} does not match W of shape {W.shape}")
-            y += b
+            y = add_into(y, b)
         return y
 
     def backward(self, gy):
@@ -118,6 +119,9 @@ def linear(x: Any, W: Any, b: Optional[Any] = None) -> Variable:
         x_shape = np.shape(x)
     if len(x_shape) != 2 and len(x_shape) >= 1:
         W_shape = W.shape if isinstance(W, Variable) else np.shape(W)
+        if len(W_shape) != 2 or x_shape[-1] != W_shape[0]:
+            raise ValueError(f"linear: x of shape {tuple(x_shape)} and W of shape {tuple(W_shape)} do not "
+                             "match (expected (..., in) and (in, out))")
         y = linear(reshape(x, (-1, x_shape[-1])), W, b)
         return reshape(y, tuple(x_shape[:-1]) + (W_shape[-1],))
     return Linear()(x, W) if b is None else Linear()(x, W, b)

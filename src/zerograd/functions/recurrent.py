@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zerograd.backend import get_array_module
+from zerograd.backend import add_into, get_array_module
 from zerograd.core import Function, Variable
 from zerograd.functions.activation import sigmoid
 from zerograd.functions.combine import concat
@@ -46,7 +46,7 @@ class LSTMCell(Function):
             raise ValueError(f"lstm: Wx {Wx.shape}, Wh {Wh.shape} and b {b.shape} do not fit a hidden size of "
                              f"{hidden} (expected (in, {4 * hidden}), ({hidden}, {4 * hidden}), ({4 * hidden},))")
         a = x @ Wx
-        a += b
+        a = add_into(a, b)
         a += h @ Wh
         sig = _sigmoid(xp, a[:, :3 * hidden])
         f, i, o = sig[:, :hidden], sig[:, hidden:2 * hidden], sig[:, 2 * hidden:]
