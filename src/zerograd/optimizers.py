@@ -24,7 +24,6 @@ class Optimizer:
 
     #: Names of the per-parameter state arrays (saved in state_dict).
     slots: tuple[str, ...] = ()
-    #: The attribute that holds the base learning rate (schedules change it).
     #: state_dict keys of files written before every optimizer had ``lr`` -> the attribute they set.
     legacy_keys: dict[str, str] = {}
 
@@ -95,6 +94,16 @@ class Optimizer:
         for key, p in self._named_params():
             for name, arr in self.state.get(id(p), {}).items():
                 out[f"state/{key}/{name}"] = as_numpy(arr).copy()
+        return out
+
+    def state_shapes(self) -> dict[str, Optional[tuple[int, ...]]]:
+        """The shape of every key :meth:`state_dict` may hold (None: a parameter not created
+        yet), for checking a file before reading it."""
+        out: dict[str, Optional[tuple[int, ...]]] = {"t": (), "lr": ()}
+        out.update({key: () for key in self.legacy_keys})
+        for key, p in self._named_params():
+            for name in self.slots:
+                out[f"state/{key}/{name}"] = None if p.data is None else tuple(p.data.shape)
         return out
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:

@@ -8,7 +8,7 @@
 * Loading reads each member's header first and refuses, naming the file and the member, anything
   that is not an ``.npz`` of ``.npy`` arrays: a plain ``.npy``, a truncated or corrupt archive, a
   member that is not ``.npy``, a header whose shape needs more bytes than the member holds (or
-  than ``expected`` allows), before allocating the array.
+  than ``expected`` allows, or than a budget for the rest: a zip bomb), before allocating the array.
 * Saved files get the permissions of any new file (the user's umask), and a save killed midway
   leaves a ``.<name>.part-<pid>`` file that the next save to the same path removes.
 """
@@ -86,14 +86,27 @@ def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], compr
         raise
 
 
-def load_arrays(path: str | os.PathLike, expected: Optional[Mapping[str, Optional[tuple]]] = None
-                ) -> dict[str, np.ndarray]:
+#: The least that members of no expected shape may take together when loading (see load_arrays).
+MIN_UNEXPECTED_BYTES = 256 << 20
+#: ... or this many times the file's size, whichever is larger (deflate reaches ~1000x on zeros).
+UNEXPECTED_BYTES_PER_FILE_BYTE = 64
+
+
+def load_arrays(path: str | os.PathLike, expected: Optional[Mapping[str, Optional[tuple]]] = None,
+                max_bytes: Optional[int] = None) -> dict[str, np.ndarray]:
     """Read every array of an ``.npz`` file, refusing pickled (object) arrays and anything that
     is not an archive of ``.npy`` members. ``expected`` (key -> shape, or None for any shape)
-    refuses a member of another shape before reading it."""
+    refuses a member of another shape before reading it.
+
+    Members whose shape ``expected`` does not fix may take at most ``max_bytes`` together
+    (default: 256 MiB or 64 times the file's size, whichever is larger), so a small compressed
+    file declaring a huge array (a zip bomb) is refused before anything is allocated."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no such file {path!r}")
+    if max_bytes is None:
+        max_bytes = max(MIN_UNEXPECTED_BYTES, UNEXPECTED_BYTES_PER_FILE_BYTE * os.path.getsize(path))
+    unexpected_bytes = 0
 
     def bad(problem: str) -> "CheckpointError":
         return CheckpointError(f"load: {path!r}{'' if problem.startswith(':') else ' '}{problem}")
@@ -127,10 +140,16 @@ def load_arrays(path: str | os.PathLike, expected: Optional[Mapping[str, Optiona
                     if nbytes > info.file_size:
                         raise bad(f"member {key!r} declares shape {shape} ({nbytes} bytes) but holds only "
                                   f"{info.file_size} bytes")
-                    if expected is not None and key in expected and expected[key] is not None \
-                            and tuple(shape) != tuple(expected[key]):
-                        raise bad(f": {key!r} has shape {tuple(shape)} in the file but {tuple(expected[key])} in the"
+                    fixed = None if expected is None else expected.get(key)
+                    if fixed is not None and tuple(shape) != tuple(fixed):
+                        raise bad(f": {key!r} has shape {tuple(shape)} in the file but {tuple(fixed)} in the"
                                   " model")
+                    if fixed is None:
+                        unexpected_bytes += nbytes
+                        if unexpected_bytes > max_bytes:
+                            raise bad(f"member {key!r} declares shape {shape} ({nbytes} bytes): its arrays would "
+                                      f"take more than the {max_bytes} bytes allowed for this file (a zip bomb?); "
+                                      "pass max_bytes= to load_arrays to allow more")
                     array = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
                     buffer = memoryview(array.reshape(-1, order="A")).cast("B") if nbytes else b""
                     got = 0

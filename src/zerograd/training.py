@@ -229,15 +229,24 @@ class Trainer:
                        "epoch": np.asarray(self.epoch), "best": np.asarray(np.nan if self.best is None else self.best)})
         save_arrays(self.path("checkpoint.npz"), arrays)
 
+    def _checkpoint_shapes(self) -> dict[str, Optional[tuple]]:
+        """The shape of every array a checkpoint of this run holds (checked before reading)."""
+        shapes: dict[str, Optional[tuple]] = {f"model/{k}": None if v.data is None else tuple(v.data.shape)
+                                              for k, v in self.task.model._named_state()}
+        shapes.update({f"optimizer/{k}": v for k, v in self.optimizer.state_shapes().items()})
+        shapes.update({"rng/keys": (624,), "rng/pos": (), "rng/has_gauss": (), "rng/cached_gaussian": (),
+                       "loader/index": None, "epoch": (), "best": ()})  # (index: checked below, by name)
+        return shapes
+
     def resume(self) -> None:
         """Restore the state saved after the last finished epoch."""
         path = self.path("checkpoint.npz")
         if not os.path.exists(path):
             raise CheckpointError(f"--resume: no checkpoint in {self.out} (run without --resume first)")
-        data = load_arrays(path)
-        model_state = {k[len("model/"):]: v for k, v in data.items() if k.startswith("model/")}
         if any(p.data is None for p in self.task.model.params()):
             self._build_lazy_parameters()
+        data = load_arrays(path, self._checkpoint_shapes())
+        model_state = {k[len("model/"):]: v for k, v in data.items() if k.startswith("model/")}
         self.task.model.load_state_dict(model_state)
         self.optimizer.load_state_dict({k[len("optimizer/"):]: v for k, v in data.items()
                                         if k.startswith("optimizer/")})

@@ -93,3 +93,32 @@ def test_a_killed_save_leaves_nothing_after_the_next_save(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["w.npz"]
     model = _model()
     model.load_weights(path)
+
+
+def _deflated_npz(path, arrays):
+    with open(path, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+
+
+def test_a_zip_bomb_is_refused_before_allocating_without_expected_shapes(tmp_path):
+    path = tmp_path / "bomb.npz"
+    _deflated_npz(path, {"z": np.zeros(4 << 20, np.uint8)})  # 4 MiB of zeros in a few KiB
+    size = os.path.getsize(path)
+    assert size < 64 << 10
+    with pytest.raises(CheckpointError, match=r"bomb.npz.*'z'.*4194304 bytes.*max_bytes="):
+        load_arrays(path, max_bytes=1 << 20)
+    assert load_arrays(path)["z"].size == 4 << 20          # the default budget (256 MiB) allows it
+    # members whose shape the caller fixes do not count against the budget
+    assert load_arrays(path, {"z": (4 << 20,)}, max_bytes=0)["z"].shape == (4 << 20,)
+
+
+def test_resume_checks_checkpoint_shapes_before_reading(tmp_path):
+    from zerograd.training import Trainer, TrainConfig, build_task
+    config = TrainConfig(dataset="spiral", epochs=1, hidden=4, optimizer="adam").resolved()
+    Trainer(build_task(config), str(tmp_path), log=lambda s: None, progress=False).run()
+    data = load_arrays(tmp_path / "checkpoint.npz")
+    data["optimizer/state/l0/W/m"] = np.zeros((4000, 4000))
+    save_arrays(tmp_path / "checkpoint.npz", data)
+    again = Trainer(build_task(config), str(tmp_path), log=lambda s: None, progress=False)
+    with pytest.raises(CheckpointError, match=r"'optimizer/state/l0/W/m' has shape \(4000, 4000\) in the file"):
+        again.resume()
