@@ -166,6 +166,64 @@ def test_an_in_place_edit_of_an_lstm_weight_reaches_the_next_step(edit, recorded
         assert np.allclose(y, ref(x).data)
 
 
+def _lstm_output(lstm, x):
+    lstm.reset_state()
+    return lstm(x).data.copy()
+
+
+@pytest.mark.parametrize("lazy", [True, False])
+def test_a_reference_taken_before_the_first_step_stays_the_lstms_weight(lazy):
+    x = np.ones((2, 3), np.float32)
+    lstm = L.LSTM(4) if lazy else L.LSTM(4, in_size=3)
+    if lazy:
+        lstm(x)
+    w = lstm.x2i.W.data
+    before = _lstm_output(lstm, x)
+    w[...] = 0
+    assert lstm.x2i.W.data is w and not np.allclose(_lstm_output(lstm, x), before)
+
+
+def test_an_optimizer_step_keeps_the_lstm_joined_and_correct():
+    from zerograd import Variable
+    np.random.seed(0)
+    x = np.random.randn(2, 3).astype(np.float32)
+    lstm = L.LSTM(4, in_size=3)
+    opt = optimizers.SGD(0.5).setup(lstm)
+    for _ in range(3):
+        lstm.reset_state()
+        lstm.cleargrads()
+        F.sum(lstm(x) * lstm(x)).backward()
+        opt.update()
+    ref = L.LSTM(4, in_size=3)
+    ref.load_state_dict({k: v.copy() for k, v in lstm.state_dict().items()})
+    assert np.array_equal(_lstm_output(lstm, x), _lstm_output(ref, x))
+
+
+def test_a_gate_parameter_shared_by_two_lstms_or_two_gates_is_a_clear_error():
+    x = np.ones((2, 3), np.float32)
+    a, b = L.LSTM(4, in_size=3), L.LSTM(4, in_size=3)
+    b.x2i.W = a.x2i.W
+    a(x)
+    with pytest.raises(ValueError, match="also belongs to another LSTM"):
+        b(x)
+    tied = L.LSTM(4, in_size=3)
+    tied.x2o.W = tied.x2i.W
+    with pytest.raises(ValueError, match="used by two gates"):
+        tied(x)
+
+
+def test_a_copied_lstm_sees_edits_of_its_own_weights():
+    import copy
+    x = np.ones((2, 3), np.float32)
+    lstm = L.LSTM(4, in_size=3)
+    lstm(x)
+    twin = copy.deepcopy(lstm)
+    before = _lstm_output(twin, x)
+    twin.x2i.W.data[...] = 0
+    assert not np.allclose(_lstm_output(twin, x), before)
+    assert np.allclose(_lstm_output(lstm, x), before)
+
+
 def test_labels_and_index_arrays_edited_before_backward_change_nothing():
     from zerograd import Variable
     x = Variable(np.zeros((2, 3)))

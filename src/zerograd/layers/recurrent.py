@@ -1,14 +1,15 @@
 """Recurrent layers: RNN, LSTM and GRU, with ``reset_state()`` and truncated BPTT."""
 from __future__ import annotations
 
+import weakref
 from typing import Any, Optional
 
 
 from zerograd.backend import get_array_module
 from zerograd.config import Config
-from zerograd.core import Variable
+from zerograd.core import Function, Variable
 from zerograd.functions.activation import sigmoid
-from zerograd.functions.combine import concat
+from zerograd.functions.dual import split
 from zerograd.functions.elementwise import tanh
 from zerograd.functions.recurrent import lstm
 from zerograd.layers.base import Layer, check_device, create_lazily
@@ -42,12 +43,38 @@ class RNN(Layer):
         return h_new
 
 
+class _JoinedGates(Function):
+    """(Wx, b, Wh) from the twelve gate parameters, whose arrays are views into these joined
+    arrays already: forward hands out the joined arrays themselves (no copy); backward cuts
+    each gradient into its four gate blocks (dWx -> dx2f.W, ..., db -> dx2f.b, ...)."""
+
+    array_backward = True
+
+    def __init__(self, joined: tuple) -> None:
+        super().__init__()
+        self.joined = joined
+
+    def forward(self, *params):
+        return self.joined
+
+    def backward(self, gWx, gb, gWh):
+        return tuple(split(gWx, 4, axis=1)) + tuple(split(gb, 4, axis=0)) + tuple(split(gWh, 4, axis=1))
+
+
+_fused_owner: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # gate parameter -> its LSTM
+
+
 class LSTM(Layer):
     """Long short-term memory with the book's parameters: ``x2f, x2i, x2o, x2u`` (input to
     gates, with bias) and ``h2f, h2i, h2o, h2u`` (hidden to gates, no bias), each a Linear layer.
 
-    The step itself is fused: the four input weights (and the four hidden weights) are joined
-    into one matrix and the whole step is one function (:func:`zerograd.functions.lstm`).
+    The step itself is fused: the four input weights (and biases, and hidden weights) live in
+    one joined array each, and every gate parameter's array is a view into it (a column block:
+    not contiguous), so an in-place edit (``p.data[...] = v``, ``np.copyto``, an optimizer's
+    ``-=``) is the joined weights' edit, seen by the very next step at no cost. Assigning
+    ``p.data = w`` (``load_weights``, ``to_gpu``) joins again at the next step, after which
+    ``p.data`` is a view holding w's values. A gate parameter cannot also belong to another
+    LSTM or to a second gate of this one (each view has one place); that is a clear error.
     """
 
     GATES = ("f", "i", "o", "u")
@@ -65,36 +92,61 @@ class LSTM(Layer):
         self.h2o = Linear(H, in_size=H, nobias=True)
         self.h2u = Linear(H, in_size=H, nobias=True)
         self.reset_state()
+        if in_size is not None:
+            self._join()
 
     def reset_state(self) -> None:
         self.h: Optional[Variable] = None
         self.c: Optional[Variable] = None
 
-    def _fused_weights(self) -> tuple[Variable, Variable, Variable]:
-        """The gate weights joined as (Wx, b, Wh). Joined once and reused, step after step,
-        while no parameter has been assigned (``Parameter.version``) and the joined weights are
-        still in a recorded graph (truncated BPTT's ``unchain_backward`` ends a window).
+    def __getstate__(self) -> dict:
+        # a copy (copy.deepcopy, pickle) loses the views' link to the joined arrays: join afresh
+        state = dict(self.__dict__)
+        state.pop("_joined", None)
+        return state
 
-        After a join each gate parameter's array is a view into the joined arrays, so an
-        in-place edit (``p.data[...] = v``, ``np.copyto(p.data, w)``) reaches the very next step;
-        assigning ``p.data`` makes a new version, hence a new join."""
-        params = [getattr(self, "x2" + g).W for g in self.GATES] + [getattr(self, "x2" + g).b for g in self.GATES] \
+    def _gate_params(self) -> list:
+        return [getattr(self, "x2" + g).W for g in self.GATES] + [getattr(self, "x2" + g).b for g in self.GATES] \
             + [getattr(self, "h2" + g).W for g in self.GATES]
-        key = tuple((id(p), p.version) for p in params)
-        cached = self.__dict__.get("_fused")
-        if cached is not None and cached[0] == key:
-            joined = cached[1]
-            if not Config.enable_backprop or joined[0].creator is not None:
-                return joined
-        joined = (concat(params[:4], axis=1), concat(params[4:8], axis=0), concat(params[8:], axis=1))
+
+    def _join(self) -> None:
+        """Copy the gate parameters into joined arrays and make each parameter a view into them."""
+        params = self._gate_params()
+        if len(set(map(id, params))) != len(params):
+            raise ValueError("LSTM: one parameter is used by two gates; the fused step needs a parameter per gate")
+        for p in params:
+            owner = _fused_owner.get(p)
+            if owner is not None and owner() is not None and owner() is not self:
+                raise ValueError(f"LSTM: the gate parameter {p.name!r} of shape {p.shape} also belongs to another "
+                                 "LSTM; the fused step needs parameters of its own (share the whole LSTM instead)")
+        for p in params:
+            _fused_owner[p] = weakref.ref(self)
+        xp = get_array_module(params[0].data)
+        joined = (xp.concatenate([p.data for p in params[:4]], axis=1), xp.concatenate([p.data for p in params[4:8]]),
+                  xp.concatenate([p.data for p in params[8:]], axis=1))
         h = self.hidden_size
-        for k in range(4):
-            cols = slice(k * h, (k + 1) * h)
-            params[k]._data = joined[0].data[:, cols]  # (not .data =: that would be a new version)
-            params[4 + k]._data = joined[1].data[cols]
-            params[8 + k]._data = joined[2].data[:, cols]
-        object.__setattr__(self, "_fused", (key, joined))
-        return joined
+        blocks = [slice(k * h, (k + 1) * h) for k in range(4)]
+        views = [joined[0][:, c] for c in blocks] + [joined[1][c] for c in blocks] + [joined[2][:, c] for c in blocks]
+        for p, view in zip(params, views):
+            p._data = view  # not ``p.data =``: the values are the same
+        object.__setattr__(self, "_joined", (joined, views, params, None))
+
+    def _fused_weights(self) -> tuple:
+        """(Wx, b, Wh): the joined arrays, recorded as one node per truncated-BPTT window (a
+        window ends when ``unchain_backward`` cuts the node off) and joined again only after a
+        gate parameter was assigned a new array."""
+        state = self.__dict__.get("_joined")
+        if state is None or any(p._data is not v for p, v in zip(state[2], state[1])) \
+                or any(p is not q for p, q in zip(state[2], self._gate_params())):
+            self._join()
+            state = self._joined
+        joined, views, params, node = state
+        if not Config.enable_backprop:
+            return tuple(Variable(a, requires_grad=False) for a in joined)
+        if node is None or node[0].creator is None:
+            node = tuple(_JoinedGates(joined)(*self._gate_params()))
+            object.__setattr__(self, "_joined", (joined, views, params, node))
+        return node
 
     def forward(self, x: Any) -> Variable:
         data = x.data if isinstance(x, Variable) else x
