@@ -36,6 +36,8 @@ class DataLoader:
         self.shuffle = shuffle
         self.gpu = gpu
         self.drop_last = drop_last
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise ValueError(f"DataLoader: seed must be None or a non-negative integer, got {seed!r}")
         self.rng = None if seed is None else np.random.default_rng(seed)
         self.data_size = len(dataset)
         if self.data_size == 0:
@@ -101,6 +103,9 @@ class SeqDataLoader(DataLoader):
 
     def __init__(self, dataset: Any, batch_size: int, gpu: bool = False) -> None:
         super().__init__(dataset, batch_size, shuffle=False, gpu=gpu)
+        if self.batch_size > self.data_size:
+            raise ValueError(f"SeqDataLoader: batch_size {batch_size} is more than the {self.data_size} steps of the "
+                             "sequence (every row would read the same offset)")
 
     def __next__(self):
         if self.iteration >= self.max_iter:

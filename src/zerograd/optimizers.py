@@ -296,7 +296,8 @@ class WeightDecay:
 
     def __call__(self, params: list) -> None:
         for p in params:
-            p.grad = Variable(p.grad.data + self.rate * p.data, requires_grad=False)
+            if p.grad is not None:  # (an earlier hook, FreezeParam, may have dropped it)
+                p.grad = Variable(p.grad.data + self.rate * p.data, requires_grad=False)
 
 
 class ClipGrad:
@@ -306,6 +307,7 @@ class ClipGrad:
         self.max_norm = max_norm
 
     def __call__(self, params: list) -> None:
+        params = [p for p in params if p.grad is not None]  # (FreezeParam may have dropped some)
         total = 0.0
         for p in params:
             g = p.grad.data
@@ -338,6 +340,12 @@ class FreezeParam:
 
 
 # ------------------------------------------------------------ lr schedules
+def _at_least_one(owner: str, name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{owner}: {name} must be an integer of at least 1, got {value!r}")
+    return int(value)
+
+
 class LRScheduler:
     """Sets ``optimizer.base_lr`` from a schedule; call :meth:`step` once per epoch (or per
     iteration, as you choose). ``last_step`` counts the calls."""
@@ -362,7 +370,7 @@ class LRScheduler:
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.last_step = int(state["last_step"])
         self.initial_lr = float(state["initial_lr"])
-        self.optimizer.base_lr = self.lr_at(self.last_step) if self.last_step else self.initial_lr
+        self.optimizer.base_lr = self.lr_at(self.last_step)
 
 
 class StepLR(LRScheduler):
@@ -370,7 +378,7 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
-        self.step_size = step_size
+        self.step_size = _at_least_one("StepLR", "step_size", step_size)
         self.gamma = gamma
 
     def lr_at(self, step: int) -> float:
@@ -393,7 +401,7 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, t_max: int, eta_min: float = 0.0) -> None:
         super().__init__(optimizer)
-        self.t_max = t_max
+        self.t_max = _at_least_one("CosineAnnealingLR", "t_max", t_max)
         self.eta_min = eta_min
 
     def lr_at(self, step: int) -> float:
@@ -407,9 +415,7 @@ class WarmupLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, warmup_steps: int, after: Optional[LRScheduler] = None) -> None:
         super().__init__(optimizer)
-        if warmup_steps < 1:
-            raise ValueError("WarmupLR: warmup_steps must be at least 1")
-        self.warmup_steps = warmup_steps
+        self.warmup_steps = _at_least_one("WarmupLR", "warmup_steps", warmup_steps)
         self.after = after
         if after is not None:
             after.initial_lr = self.initial_lr

@@ -104,6 +104,8 @@ def load_arrays(path: str | os.PathLike, expected: Optional[Mapping[str, Optiona
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no such file {path!r}")
+    if os.path.isdir(path):
+        raise CheckpointError(f"load: {path!r} is a folder, not a weights file")
     if max_bytes is None:
         max_bytes = max(MIN_UNEXPECTED_BYTES, UNEXPECTED_BYTES_PER_FILE_BYTE * os.path.getsize(path))
     unexpected_bytes = 0
@@ -126,6 +128,8 @@ def load_arrays(path: str | os.PathLike, expected: Optional[Mapping[str, Optiona
             if not name.endswith(".npy"):
                 raise bad(f"holds a member {name!r} that is not an .npy array")
             key = name[:-4]
+            if key in out:
+                raise bad(f"holds two members named {name!r}")
             try:
                 with archive.open(info) as fh:
                     version = np.lib.format.read_magic(fh)
@@ -136,6 +140,8 @@ def load_arrays(path: str | os.PathLike, expected: Optional[Mapping[str, Optiona
                     if dtype.hasobject:
                         raise bad(f"member {key!r} holds an object (pickled) array; zerograd never unpickles "
                                   "data from files")
+                    if dtype.kind not in "biufc":
+                        raise bad(f"member {key!r} holds an array of dtype {dtype}, not numbers")
                     nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
                     if nbytes > info.file_size:
                         raise bad(f"member {key!r} declares shape {shape} ({nbytes} bytes) but holds only "
@@ -161,7 +167,8 @@ def load_arrays(path: str | os.PathLike, expected: Optional[Mapping[str, Optiona
                     out[key] = array
             except CheckpointError:
                 raise
-            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as e:
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError,
+                    NotImplementedError) as e:  # (zipfile: encrypted members, unknown compression)
                 raise bad(f"member {key!r} is damaged ({type(e).__name__}: {e})") from None
     return out
 

@@ -46,3 +46,16 @@ def test_names_in_the_cache_cannot_leave_it(name):
         RemoteFile(name, None)
     with pytest.raises(ValueError, match="must be a plain name inside the cache"):
         cache_dir(name)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "0"])
+def test_a_bad_loader_seed_is_named(seed):
+    from zerograd.datasets import Spiral
+    with pytest.raises(ValueError, match="DataLoader: seed must be"):
+        DataLoader(Spiral(), 10, seed=seed)
+
+
+def test_a_sequence_batch_longer_than_the_sequence_is_refused():
+    from zerograd.dataloaders import SeqDataLoader
+    with pytest.raises(ValueError, match="more than the 3 steps"):
+        SeqDataLoader(np.arange(3.0), 5)

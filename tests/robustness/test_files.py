@@ -122,3 +122,46 @@ def test_resume_checks_checkpoint_shapes_before_reading(tmp_path):
     again = Trainer(build_task(config), str(tmp_path), log=lambda s: None, progress=False)
     with pytest.raises(CheckpointError, match=r"'optimizer/state/l0/W/m' has shape \(4000, 4000\) in the file"):
         again.resume()
+
+
+def test_members_that_are_not_numbers_are_refused(tmp_path):
+    path = tmp_path / "strings.npz"
+    np.savez(path, W=np.array(["a", "b"]))
+    with pytest.raises(CheckpointError, match=r"strings.npz.*'W'.*dtype <U1, not numbers"):
+        load_arrays(path)
+
+
+def test_a_complex_member_does_not_fit_a_real_parameter(tmp_path):
+    layer = L.Linear(2, in_size=2)
+    path = tmp_path / "complex.npz"
+    np.savez(path, W=np.ones((2, 2), complex), b=np.zeros(2))
+    with pytest.raises(CheckpointError, match="'W' holds an array of dtype complex128"):
+        layer.load_weights(path)
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_two_members_of_one_name_and_a_folder_are_refused(tmp_path):
+    path = tmp_path / "twice.npz"
+    np.savez(tmp_path / "one.npz", W=np.zeros(2))
+    with zipfile.ZipFile(tmp_path / "one.npz") as src:
+        buf = src.read("W.npy")
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("W.npy", buf)
+        zf.writestr("W.npy", buf)
+    with pytest.raises(CheckpointError, match="two members named 'W.npy'"):
+        load_arrays(path)
+    with pytest.raises(CheckpointError, match="is a folder"):
+        load_arrays(tmp_path)
+
+
+def test_an_encrypted_member_is_a_checkpoint_error(tmp_path):
+    path = tmp_path / "locked.npz"
+    np.savez(path, W=np.zeros(2))
+    data = bytearray(path.read_bytes())
+    for sig in (b"PK\x03\x04", b"PK\x01\x02"):   # set the 'encrypted' flag in both headers
+        at = data.find(sig)
+        flag_at = at + (6 if sig == b"PK\x03\x04" else 8)
+        data[flag_at] |= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="locked.npz"):
+        load_arrays(path)

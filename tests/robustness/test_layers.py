@@ -315,3 +315,43 @@ def test_a_layer_list_registers_its_layers_as_l0_l1(tmp_path):
     again.load_weights(tmp_path / "net.npz")
     with pytest.raises(TypeError, match="LayerList: items must be Layers"):
         L.LayerList(F.relu)
+
+
+@pytest.mark.parametrize("hook", [lambda: optimizers.ClipGrad(0.1), lambda: optimizers.WeightDecay(0.1)])
+def test_hooks_after_freezeparam_skip_the_frozen_parameter(hook):
+    m = L.Linear(2, in_size=2)
+    b = m.b.data.copy()
+    opt = optimizers.SGD().setup(m).add_hook(optimizers.FreezeParam(m.b)).add_hook(hook())
+    F.sum(m(np.ones((1, 2), np.float32))).backward()
+    opt.update()
+    assert np.array_equal(m.b.data, b)
+
+
+@pytest.mark.parametrize("make", [lambda o: optimizers.StepLR(o, 0), lambda o: optimizers.CosineAnnealingLR(o, 0),
+                                  lambda o: optimizers.WarmupLR(o, 0)])
+def test_schedules_of_no_length_are_refused_at_once(make):
+    with pytest.raises(ValueError, match="must be an integer of at least 1"):
+        make(optimizers.SGD(0.1).setup(L.Linear(2, in_size=2)))
+
+
+def test_a_warmup_schedule_round_trips_at_step_zero():
+    opt = optimizers.SGD(0.1).setup(L.Linear(2, in_size=2))
+    sched = optimizers.WarmupLR(opt, 4)
+    again = optimizers.SGD(0.1).setup(L.Linear(2, in_size=2))
+    optimizers.WarmupLR(again, 4).load_state_dict(sched.state_dict())
+    assert again.lr == opt.lr == pytest.approx(0.025)
+
+
+def test_ops_name_their_bad_arguments():
+    with pytest.raises(ValueError, match="binary_cross_entropy: probabilities of shape"):
+        F.binary_cross_entropy(np.array([[0.2], [0.9]]), np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match="pooling_simple: pad"):
+        F.pooling_simple(np.ones((1, 1, 4, 4)), 2, pad=2)
+    with pytest.raises(ValueError, match="argmax: axis 2 is out of range"):
+        F.argmax(np.zeros((2, 3)), axis=2)
+    with pytest.raises(ValueError, match="^pooling: "):
+        F.pooling(np.ones((1, 1, 4, 4)), 2, stride=(1, 2, 3))
+    with pytest.raises(TypeError, match="accuracy: labels must be integers"):
+        F.accuracy(np.zeros((2, 3)), np.array([0.5, 1.0]))
+    with pytest.raises(ValueError, match=r"accuracy: labels must lie in \[0, 3\)"):
+        F.accuracy(np.zeros((2, 3)), np.array([5, 1]))

@@ -11,7 +11,8 @@ from zerograd.core import UnaryFunction, Variable, as_array
 from zerograd.functions._naming import names_errors
 from zerograd.functions.combine import select
 from zerograd.functions.elementwise import tanh
-from zerograd.functions.reduction import _normalize_axis, logsumexp
+from zerograd.functions.reduction import logsumexp
+from zerograd.functions.shape import _normalize_axis
 
 
 class Sigmoid(UnaryFunction):

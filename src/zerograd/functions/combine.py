@@ -8,7 +8,7 @@ import numpy as np
 from zerograd.backend import get_array_module
 from zerograd.core import BinaryFunction, Function, UnaryFunction, Variable, apply
 from zerograd.core.ops import _sum_to
-from zerograd.functions.shape import expand_dims
+from zerograd.functions.shape import _normalize_axis, expand_dims
 
 
 class Concat(Function):
@@ -271,4 +271,9 @@ def abs(x: Any) -> Variable:  # noqa: A001  (mirrors np.abs)
 def argmax(x: Any, axis: Any = None) -> Any:
     """Indices of the maxima along ``axis`` as a plain integer array (not differentiated)."""
     data = x.data if isinstance(x, Variable) else x
+    if axis is not None:
+        axis = _normalize_axis(axis, data.ndim, "argmax")
+        if len(axis) != 1:
+            raise ValueError(f"argmax: axis must be one axis, got {axis}")
+        axis = axis[0]
     return data.argmax(axis=axis)

@@ -342,6 +342,7 @@ def _check_pooling_pad(op: str, kernel_size: IntPair, pad: IntPair) -> None:
                          " padding only)")
 
 
+@names_errors("pooling")
 def pooling(x: Any, kernel_size: IntPair, stride: IntPair = 1, pad: IntPair = 0) -> Variable:
     """Max pooling over windows of ``kernel_size`` (padding is -inf, so it never wins)."""
     _check_pooling_pad("pooling", kernel_size, pad)
@@ -351,6 +352,7 @@ def pooling(x: Any, kernel_size: IntPair, stride: IntPair = 1, pad: IntPair = 0)
 @names_errors("pooling_simple")
 def pooling_simple(x: Any, kernel_size: IntPair, stride: IntPair = 1, pad: IntPair = 0) -> Variable:
     """The book's max pooling built from im2col and max (zero padding, as the book's)."""
+    _check_pooling_pad("pooling_simple", kernel_size, pad)
     x = as_variable(x)
     if x.ndim != 4:
         raise ValueError(f"expected an input of shape (N, C, H, W), got {x.shape}")

@@ -152,6 +152,9 @@ def binary_cross_entropy(p: Any, t: Any, eps: float = 1e-7) -> Variable:
     (clipped to [eps, 1 - eps] so that p of exactly 0 or 1 stays finite)."""
     p = clip(p, eps, 1 - eps)
     t = _constant_target(t, p)
+    if t.shape != p.shape:
+        raise ValueError(f"binary_cross_entropy: probabilities of shape {p.shape} and targets of shape "
+                         f"{t.shape} differ (they would broadcast into a wrong mean)")
     return -mean(t * log(p) + (1 - t) * log(1 - p))
 
 

@@ -14,25 +14,7 @@ from zerograd.core import UnaryFunction, Variable
 from zerograd.core.ops import _broadcast_to
 from zerograd.functions.combine import scale
 from zerograd.functions.elementwise import exp_, sqrt
-
-Axis = Optional[Union[int, tuple[int, ...]]]
-
-
-def _normalize_axis(axis: Axis, ndim: int, op: str) -> Optional[tuple[int, ...]]:
-    if axis is None:
-        return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else axis
-    if not isinstance(axes, (tuple, list)) or not all(isinstance(a, (int, np.integer)) for a in axes):
-        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
-    out = []
-    for a in axes:
-        if not -ndim <= a < ndim:
-            raise ValueError(f"{op}: axis {a} is out of range for an array of {ndim} dimensions")
-        out.append(int(a) % ndim)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{op}: axis {axis!r} names an axis twice")
-    return tuple(out)
-
+from zerograd.functions.shape import Axis, _normalize_axis
 
 def _keepdims_shape(x_shape: tuple[int, ...], axes: Optional[tuple[int, ...]]) -> tuple[int, ...]:
     """Shape of a reduction's result with the reduced axes kept as size 1."""

@@ -11,6 +11,25 @@ import numpy as np
 from zerograd.core import UnaryFunction, Variable
 
 
+Axis = Optional[Union[int, tuple[int, ...]]]
+
+
+def _normalize_axis(axis: Axis, ndim: int, op: str) -> Optional[tuple[int, ...]]:
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else axis
+    if not isinstance(axes, (tuple, list)) or not all(isinstance(a, (int, np.integer)) for a in axes):
+        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"{op}: axis {a} is out of range for an array of {ndim} dimensions")
+        out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: axis {axis!r} names an axis twice")
+    return tuple(out)
+
+
 def _shape_arg(shape: tuple) -> tuple[int, ...]:
     """Accept ``reshape(2, 3)`` and ``reshape((2, 3))`` alike."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):

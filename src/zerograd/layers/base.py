@@ -168,6 +168,10 @@ class Layer:
             if key not in state:
                 continue
             value = state[key]
+            kind = np.dtype(value.dtype).kind
+            if kind not in "biufc" or (kind == "c" and (p.data is None or p.data.dtype.kind != "c")):
+                raise CheckpointError(f"{type(self).__name__}.load_state_dict: {key!r} holds an array of dtype "
+                                      f"{value.dtype}, which does not fit a real-valued parameter")
             if p.data is None:
                 p.data = np.array(value)
                 continue
