@@ -80,10 +80,12 @@ def _inputs_as_variables(func: "Function", inputs: tuple) -> list:
     """Variables for a call's inputs: arrays and numbers become constants (no gradient)."""
     xs: list = []
     scalar_at = []
+    boolean = False
     for i, x in enumerate(inputs):
         if isinstance(x, Variable):
             xs.append(x)
         elif isinstance(x, array_types):
+            boolean = boolean or x.dtype.kind == "b"
             xs.append(Variable(x, requires_grad=False))
         elif isinstance(x, _scalar_types) and not isinstance(x, bool):
             xs.append(x)
@@ -93,7 +95,7 @@ def _inputs_as_variables(func: "Function", inputs: tuple) -> list:
                 f"{type(func).__name__}: input {i} has unsupported type {type(x).__name__}"
                 " (expected a Variable, an ndarray or a Python number)"
             )
-    if all(isinstance(x, Variable) and x.data is not None and x.data.dtype.kind == "b" for x in xs):
+    if boolean and all(isinstance(x, Variable) and x.data is not None and x.data.dtype.kind == "b" for x in xs):
         raise TypeError(f"{type(func).__name__}: every input is a boolean array, which has no numeric "
                         f"meaning here (True + True is True); cast to a number type first (x.astype(np.float32))")
     if scalar_at:
