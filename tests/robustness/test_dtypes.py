@@ -58,3 +58,31 @@ def test_integer_images_through_a_lazy_conv_layer():
 def test_linear_names_the_shape_the_user_gave(shape):
     with pytest.raises(ValueError, match=r"linear: x of shape \(" + ", ".join(map(str, shape))):
         F.linear(np.zeros(shape), np.zeros((3, 4)))
+
+
+@pytest.mark.parametrize("pad", [0, 1])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_max_pooling_of_integers_shares_ties_as_fractions(pad, create_graph):
+    x = Variable(np.array([[[[1, 1, 0], [0, 5, 2], [3, 3, 3]]]]))
+    y = F.pooling(x, 2, 1, pad=pad)
+    y.backward(create_graph=create_graph)
+    ref = Variable(x.data.astype(np.float64))
+    F.pooling(ref, 2, 1, pad=pad).backward()
+    assert y.dtype == x.dtype and x.grad.dtype == np.float64
+    assert np.array_equal(x.grad.data, ref.grad.data)
+
+
+def test_leaky_relu_of_integers_keeps_its_slope_in_the_gradient():
+    x = Variable(np.array([-2, 3]))
+    F.leaky_relu(x, 0.2).backward()
+    assert np.allclose(x.grad.data, [0.2, 1.0])
+
+
+def test_test_mode_batch_norm_of_integers_uses_float_statistics():
+    import zerograd
+    bn = L.BatchNorm()
+    x = np.arange(8).reshape(4, 2)
+    bn(x)
+    with zerograd.test_mode():
+        y = bn(x).data
+    assert y.dtype == np.float64 and np.abs(y).max() > 0

@@ -71,7 +71,7 @@ class LeakyReLU(UnaryFunction):
     def _factor(self):
         x = self.inputs[0].data
         xp = get_array_module(x)
-        return xp.where(x > 0, 1, self.slope).astype(x.dtype)
+        return xp.where(x > 0, 1, self.slope).astype(x.dtype if x.dtype.kind in "fc" else np.float64)
 
     def backward(self, gy):
         return gy * self._factor()

@@ -279,7 +279,7 @@ class MaxPooling2D(UnaryFunction):
         ph, pw = self.pad
         oh, ow = windows(x, self.kernel_size, self.stride, self.pad, op="pooling").shape[4:]
         if ph or pw:
-            x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), mode="constant", constant_values=-np.inf)
+            x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), mode="constant", constant_values=_lowest(x.dtype))
         views = [((i, j), x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw])
                  for i in range(kh) for j in range(kw)]
         return x, views
@@ -294,11 +294,11 @@ class MaxPooling2D(UnaryFunction):
 
     def _share(self):
         x = self.inputs[0].data
-        col = windows(x, self.kernel_size, self.stride, self.pad, pad_value=-np.inf, op="pooling")
+        col = windows(x, self.kernel_size, self.stride, self.pad, pad_value=_lowest(x.dtype), op="pooling")
         y = self.outputs[0]().data[:, :, None, None]
         mask = _is_max(col, y)
         count = mask.sum(axis=(2, 3), keepdims=True)
-        return mask * (1 / count).astype(x.dtype)
+        return mask * (1 / count).astype(_gradient_dtype(x.dtype))  # ties share the gradient
 
     def backward(self, gy):
         x = self.inputs[0]
@@ -318,11 +318,21 @@ class MaxPooling2D(UnaryFunction):
         g = gy / count
         sh, sw = self.stride
         oh, ow = y.shape[2:]
-        gx = xp.zeros(padded.shape, dtype=gy.dtype)
+        gx = xp.zeros(padded.shape, dtype=g.dtype)
         for (i, j), m in masks:
             gx[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += scale(g, m)
         ph, pw = self.pad
         return gx[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]] if (ph or pw) else gx
+
+
+def _lowest(dtype) -> Any:
+    """The padding no value beats: -inf for floats, the smallest integer for integers."""
+    return np.iinfo(dtype).min if np.dtype(dtype).kind in "iu" else -np.inf
+
+
+def _gradient_dtype(dtype) -> np.dtype:
+    """An integer input's gradient is a float (shares of 1/count are fractions)."""
+    return np.dtype(dtype) if np.dtype(dtype).kind in "fc" else np.dtype(np.float64)
 
 
 def _is_max(values, y):
