@@ -63,3 +63,10 @@ def add_into(y: Any, b: Any) -> Any:
         return y + b
     y += b
     return y
+
+
+def float_dtype(dtype: Any) -> np.dtype:
+    """``dtype`` when it is a float (or complex) type, else float64: where an integer or boolean
+    input needs a fractional result (NumPy's promotion of integers with floats)."""
+    dtype = np.dtype(dtype)
+    return dtype if dtype.kind in "fc" else np.dtype(np.float64)

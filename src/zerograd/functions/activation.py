@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from zerograd.backend import get_array_module
+from zerograd.backend import float_dtype, get_array_module
 from zerograd.core import UnaryFunction, Variable, as_array
 from zerograd.functions._naming import names_errors
 from zerograd.functions.combine import select
@@ -71,7 +71,7 @@ class LeakyReLU(UnaryFunction):
     def _factor(self):
         x = self.inputs[0].data
         xp = get_array_module(x)
-        return xp.where(x > 0, 1, self.slope).astype(x.dtype if x.dtype.kind in "fc" else np.float64)
+        return xp.where(x > 0, 1, self.slope).astype(float_dtype(x.dtype))
 
     def backward(self, gy):
         return gy * self._factor()

@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from zerograd.backend import add_into, get_array_module
+from zerograd.backend import add_into, float_dtype, get_array_module
 from zerograd.core import Function, UnaryFunction, Variable, apply, as_variable
 from zerograd.functions._naming import names_errors
 from zerograd.functions.combine import scale
@@ -298,7 +298,7 @@ class MaxPooling2D(UnaryFunction):
         y = self.outputs[0]().data[:, :, None, None]
         mask = _is_max(col, y)
         count = mask.sum(axis=(2, 3), keepdims=True)
-        return mask * (1 / count).astype(_gradient_dtype(x.dtype))  # ties share the gradient
+        return mask * (1 / count).astype(float_dtype(x.dtype))  # ties share the gradient
 
     def backward(self, gy):
         x = self.inputs[0]
@@ -328,11 +328,6 @@ class MaxPooling2D(UnaryFunction):
 def _lowest(dtype) -> Any:
     """The padding no value beats: -inf for floats, the smallest integer for integers."""
     return np.iinfo(dtype).min if np.dtype(dtype).kind in "iu" else -np.inf
-
-
-def _gradient_dtype(dtype) -> np.dtype:
-    """An integer input's gradient is a float (shares of 1/count are fractions)."""
-    return np.dtype(dtype) if np.dtype(dtype).kind in "fc" else np.dtype(np.float64)
 
 
 def _is_max(values, y):

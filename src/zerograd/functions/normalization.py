@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from zerograd.backend import get_array_module
+from zerograd.backend import float_dtype, get_array_module
 from zerograd.config import Config
 from zerograd.core import Variable, as_variable
 from zerograd.functions._naming import names_errors
@@ -60,7 +60,7 @@ def batch_norm(x: Any, gamma: Any, beta: Any, mean_: Any, var_: Any, decay: floa
     else:
         xp = get_array_module(x.data)
         inv_std = 1 / xp.sqrt(var_arr.reshape(shape) + eps)
-        x_hat = (x - mean_arr.reshape(shape)) * inv_std.astype(x.dtype)
+        x_hat = (x - mean_arr.reshape(shape)) * inv_std.astype(float_dtype(x.dtype))
     return gamma_b * x_hat + beta_b
 
 
