@@ -13,7 +13,7 @@ import numpy as np
 import zerograd.functions as F
 from zerograd import optimizers
 from zerograd.models import MLP
-from zerograd.training import CNN
+from zerograd.models import CNN
 
 from bench_nn import training_step
 

@@ -55,7 +55,14 @@ def test_resume_refuses_changed_options(tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["train", "--dataset", "spiral", "--model", "cnn"], "model 'cnn' does not fit dataset 'spiral'"),
     (["train", "--epochs", "0"], "--epochs must be at least 1"),
-    (["train", "--lr", "-1"], "--lr must be positive"),
+    (["train", "--lr", "-1"], "--lr must be a positive finite number, got -1.0"),
+    (["train", "--lr", "inf"], "--lr must be a positive finite number, got inf"),
+    (["train", "--lr", "nan"], "--lr must be a positive finite number, got nan"),
+    (["train", "--seed", "-1"], "--seed must be an integer from 0 to 4294967295, got -1"),
+    (["train", "--seed", str(2 ** 32)], "--seed must be an integer from 0 to 4294967295"),
+    (["train", "--threads", "0"], "--threads must be at least 1"),
+    (["graph", "--hidden", "0"], "--hidden must be at least 1, got 0"),
+    (["graph", "--hidden", "-3"], "--hidden must be at least 1, got -3"),
     (["train", "--dataset", "imagenet"], "invalid choice: 'imagenet'"),
     (["train", "--bogus"], "unrecognized arguments: --bogus"),
     (["train", "--resume"], "no earlier run"),
@@ -76,15 +83,20 @@ def test_an_unwritable_folder_is_one_line(tmp_path, capsys):
     assert "cannot write to the output folder" in err and err.count("\n") == 1
 
 
-def test_a_missing_dataset_is_one_line(tmp_path, capsys, monkeypatch):
+def test_a_missing_dataset_names_every_missing_file_at_once(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("ZEROGRAD_HOME", str(tmp_path / "empty-cache"))
     from zerograd.datasets import MNIST
 
     monkeypatch.setattr(MNIST, "mirrors", ["http://127.0.0.1:9/"])
     assert run("train", "--dataset", "mnist", "--out", str(tmp_path / "o")) == 1
     err = capsys.readouterr().err
-    assert "mnist: 2 file(s) unavailable" in err and "Put the original files by hand" in err
-    assert err.count("\n") == 1
+    assert "mnist: 4 file(s) unavailable" in err and "Put the original files by hand" in err
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                 "t10k-labels-idx1-ubyte.gz"):
+        assert name in err
+    assert "http://127.0.0.1:9/" in err and "ZEROGRAD_HOME" in err and str(tmp_path / "empty-cache") in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "o").exists()  # a failed start leaves no empty folder
 
 
 def test_mnist_cnn_and_sincurve_lstm_runs(tmp_path, capsys, mnist_home, monkeypatch):
@@ -128,3 +140,169 @@ def test_resume_keeps_the_runs_own_options(tmp_path, capsys):
     assert run("train", "--out", str(out), "--resume", "--epochs", "2") == 0
     assert "LSTM on sincurve: 2 epochs, batch 30, adam lr 0.001, hidden 8" in capsys.readouterr().out
     assert json.load(open(out / "config.json"))["bptt"] == 10
+
+
+def test_a_folder_holding_a_run_is_refused_unless_resumed_or_overwritten(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run("train", "--out", str(out), "--epochs", "3", "--no-progress") == 0
+    (out / "prediction.png").write_bytes(b"another dataset's picture")
+    before = (out / "metrics.csv").read_text()
+    capsys.readouterr()
+    assert run("train", "--out", str(out), "--epochs", "1", "--no-progress") == 2
+    err = capsys.readouterr().err
+    assert "holds another run" in err and "--resume" in err and "--overwrite" in err and err.count("\n") == 1
+    assert (out / "metrics.csv").read_text() == before
+    assert run("train", "--out", str(out), "--epochs", "1", "--no-progress", "--overwrite") == 0
+    assert len(list(csv.DictReader(open(out / "metrics.csv")))) == 1
+    assert not (out / "prediction.png").exists()
+
+
+def _interrupt_at(monkeypatch, epoch_to_break):
+    """Make the epoch numbered ``epoch_to_break`` raise KeyboardInterrupt halfway."""
+    from zerograd.training import BatchTask
+
+    original = BatchTask.train_epoch
+    calls = {"n": 0}
+
+    def train_epoch(self, loader, optimizer, bar):
+        calls["n"] += 1
+        if calls["n"] == epoch_to_break:
+            for i, _ in enumerate(loader):   # some updates of a partial epoch happen first
+                if i == 3:
+                    raise KeyboardInterrupt
+        return original(self, loader, optimizer, bar)
+
+    monkeypatch.setattr(BatchTask, "train_epoch", train_epoch)
+
+
+def test_ctrl_c_saves_the_last_complete_epoch_and_says_how_to_resume(tmp_path, capsys, monkeypatch):
+    straight, broken = tmp_path / "a", tmp_path / "b"
+    assert run("train", "--out", str(straight), "--epochs", "5", "--no-progress") == 0
+    with monkeypatch.context() as m:
+        _interrupt_at(m, 3)
+        assert run("train", "--out", str(broken), "--epochs", "5", "--no-progress") == 130
+    err = capsys.readouterr().err
+    assert f"interrupted during epoch 3: saved epoch 2 in {broken / 'checkpoint.npz'}" in err
+    assert f"continue with: zerograd train --out {broken} --resume" in err
+    assert sorted(p.name for p in broken.iterdir()) == ["best.npz", "checkpoint.npz", "config.json", "metrics.csv"]
+    assert run("train", "--out", str(broken), "--resume") == 0
+    a, b = np.load(straight / "checkpoint.npz"), np.load(broken / "checkpoint.npz")
+    for key in a.files:
+        assert np.array_equal(a[key], b[key]), key
+    assert [r["train_loss"] for r in csv.DictReader(open(straight / "metrics.csv"))] == \
+        [r["train_loss"] for r in csv.DictReader(open(broken / "metrics.csv"))]
+
+
+def test_ctrl_c_before_any_epoch_leaves_nothing(tmp_path, capsys, monkeypatch):
+    _interrupt_at(monkeypatch, 1)
+    out = tmp_path / "new"
+    assert run("train", "--out", str(out), "--epochs", "5", "--no-progress") == 130
+    assert "no epoch was complete, nothing saved" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def _damage(path, key, value):
+    data = dict(np.load(path))
+    if value is None:
+        del data[key]
+    else:
+        data[key] = value
+    np.savez(path, **data)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda out: _damage(out / "checkpoint.npz", "epoch", None), "it lacks epoch"),
+    (lambda out: _damage(out / "checkpoint.npz", "epoch", np.array(-4)), "the epoch count is -4"),
+    (lambda out: _damage(out / "checkpoint.npz", "loader/index", np.arange(300) + 5),
+     "loader/index is not an order of the 300 training items"),
+    (lambda out: _damage(out / "checkpoint.npz", "model/l0/W", np.zeros((3, 3))), "'model/l0/W' has shape (3, 3)"),
+    (lambda out: (out / "config.json").write_text("{not json"), "config.json is damaged"),
+    (lambda out: (out / "config.json").write_text('{"dataset": "spiral", "colour": 3}'), "unknown settings"),
+    (lambda out: (out / "config.json").write_text('{"dataset": "spiral", "epochs": -2}'),
+     "config.json is damaged: --epochs must be at least 1"),
+    (lambda out: (out / "metrics.csv").write_text("epoch,train_loss\nx,y\n"), "metrics.csv is damaged"),
+])
+def test_damaged_run_files_are_one_line_naming_the_file(tmp_path, capsys, damage, message):
+    out = tmp_path / "run"
+    assert run("train", "--out", str(out), "--epochs", "2", "--no-progress") == 0
+    damage(out)
+    capsys.readouterr()
+    assert run("train", "--out", str(out), "--resume", "--epochs", "3") != 0
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert str(out) in err
+
+
+def test_config_json_is_written_atomically(tmp_path, monkeypatch):
+    from zerograd.training import TrainConfig
+    path = tmp_path / "config.json"
+    TrainConfig().resolved().save(str(path))
+    before = path.read_text()
+
+    import zerograd.serialization as S
+    monkeypatch.setattr(S.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError, match="disk full"):
+        TrainConfig(epochs=7).resolved().save(str(path))
+    assert path.read_text() == before and sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
+
+
+def test_graph_svg_without_graphviz_is_an_error_that_names_the_dot_file(tmp_path, capsys, monkeypatch):
+    import shutil
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert run("graph", "--out", str(tmp_path), "--format", "svg") == 2
+    err = capsys.readouterr().err
+    assert f"wrote {tmp_path / 'graph.dot'}" in err and "install Graphviz" in err and err.count("\n") == 1
+    assert (tmp_path / "graph.dot").exists()
+
+
+def test_version_and_every_option_shows_its_default(capsys):
+    from zerograd import __version__
+    with pytest.raises(SystemExit):
+        run("--version")
+    assert capsys.readouterr().out.strip() == f"zerograd {__version__}"
+    for command in ("train", "graph"):
+        with pytest.raises(SystemExit):
+            run(command, "--help")
+        text = capsys.readouterr().out
+        options = [line.split()[0] for line in text.splitlines() if line.strip().startswith("--")
+                   and not line.strip().startswith("--help")]
+        assert options
+        body = text.split("options:")[-1]
+        for chunk in body.split("\n  --")[1:]:
+            if chunk.startswith(("resume", "overwrite", "help", "h,")):
+                continue
+            assert "default" in chunk, chunk
+
+
+def test_the_cnn_states_its_real_hidden_size():
+    from zerograd.training import TrainConfig
+    assert TrainConfig(dataset="mnist", model="cnn").resolved().hidden == 100
+    assert TrainConfig(dataset="mnist", model="mlp").resolved().hidden == 1000
+    assert TrainConfig(dataset="mnist", model="cnn", hidden=20).resolved().hidden == 20
+
+
+def test_threads_limits_blas(tmp_path, capsys):
+    pytest.importorskip("threadpoolctl")
+    assert run("train", "--out", str(tmp_path / "t"), "--epochs", "1", "--threads", "1", "--no-progress") == 0
+
+
+def test_no_finished_progress_bar_is_left_behind(tmp_path):
+    import io
+    from zerograd.training import Trainer, TrainConfig, build_task
+    config = TrainConfig(epochs=3).resolved()
+    np.random.seed(0)
+    err, lines = io.StringIO(), []
+    import zerograd.progress as P
+    original = P.progress_bar
+
+    def bar_on_err(*args, **kwargs):
+        kwargs["stream"] = err
+        return original(*args, **kwargs)
+
+    import zerograd.training as T
+    T.progress_bar, saved = bar_on_err, T.progress_bar
+    try:
+        Trainer(build_task(config), str(tmp_path), log=lines.append, progress=True).run()
+    finally:
+        T.progress_bar = saved
+    assert len(lines) == 3 and "\n" not in err.getvalue()   # the bar erased itself: no line of it stays

@@ -2,7 +2,7 @@
 
     zerograd train            train an MLP on the spiral data (seconds) and draw its plots
     zerograd train --dataset mnist --model cnn --epochs 3
-    zerograd train --resume   continue a run exactly where it stopped
+    zerograd train --resume   continue a run exactly where it stopped (--overwrite: replace it)
     zerograd graph            write the computational graph of a small model
     zerograd demo             the engine at work: the seed's rule, higher-order derivatives
 
@@ -68,67 +68,107 @@ def _demo() -> int:
     return 0
 
 
+PLOTS = ("learning_curve.png", "decision_boundary.png", "prediction.png")
+
+
+def _run_files(out: str) -> list[str]:
+    from zerograd.training import Trainer
+
+    return [name for name in Trainer.FILES + PLOTS if os.path.exists(os.path.join(out, name))]
+
+
+def _set_threads(n: Optional[int]) -> None:
+    """Limit the BLAS threads (threadpoolctl's limit lasts for the process)."""
+    if n is None:
+        return
+    if n < 1:
+        raise CLIError(f"--threads must be at least 1, got {n}")
+    try:
+        from threadpoolctl import threadpool_limits  # type: ignore[import-not-found]
+    except ImportError:
+        raise CLIError("--threads needs threadpoolctl: pip install threadpoolctl (or set OMP_NUM_THREADS="
+                       f"{n} before starting zerograd)") from None
+    global _thread_limit
+    _thread_limit = threadpool_limits(limits=n, user_api="blas")
+
+
+_thread_limit = None
+
+
 def _train(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from zerograd.training import ConfigError, Trainer, TrainConfig, build_task
+    from zerograd.training import ConfigError, Trainer, TrainConfig, TrainingInterrupted, build_task
 
-    out = _writable_folder(args.out)
+    out = args.out
+    created = not os.path.exists(out)
     config_path = os.path.join(out, "config.json")
     options = ("dataset", "model", "batch_size", "lr", "optimizer", "seed", "hidden", "bptt")
-    if args.resume:
-        if not os.path.exists(config_path):
-            raise CLIError(f"--resume: no earlier run in {out!r} (config.json is missing)")
-        with open(config_path) as fh:
-            saved = json.load(fh)
-        for key in options:  # options given again must agree with the run; --epochs may grow
-            value = getattr(args, key)
-            if value is not None and saved.get(key) != value:
-                raise CLIError(f"--resume: --{key.replace('_', '-')} {value} differs from the run in {out!r} "
-                               f"({saved.get(key)}); resume with the same options")
-        config = TrainConfig(**saved)
-        if args.epochs is not None:
-            config.epochs = args.epochs
-    else:
-        given = {key: getattr(args, key) for key in options if getattr(args, key) is not None}
-        config = TrainConfig(epochs=args.epochs, **given)
     try:
+        if args.resume:
+            if not os.path.exists(config_path):
+                raise CLIError(f"--resume: no earlier run in {out!r} (config.json is missing)")
+            config = TrainConfig.load(config_path)
+            for key in options:  # options given again must agree with the run; --epochs may grow
+                value = getattr(args, key)
+                if value is not None and getattr(config, key) != value:
+                    raise CLIError(f"--resume: --{key.replace('_', '-')} {value} differs from the run in {out!r} "
+                                   f"({getattr(config, key)}); resume with the same options")
+            if args.epochs is not None:
+                config.epochs = args.epochs
+        else:
+            given = {key: getattr(args, key) for key in options if getattr(args, key) is not None}
+            config = TrainConfig(epochs=args.epochs, **given)
         config = config.resolved()
     except ConfigError as e:
         raise CLIError(str(e)) from None
-
-    np.random.seed(config.seed)
-    task = build_task(config)
-    trainer = Trainer(task, out, progress=None if args.progress else False, log_every=args.log_every)
-    if args.resume:
-        trainer.resume()
-        if trainer.epoch >= config.epochs:
-            print(f"nothing to do: the run in {out} already has {trainer.epoch} epochs (pass --epochs to go on)")
-            return 0
-        print(f"resuming from epoch {trainer.epoch} of {config.epochs}")
-    trainer.write_config()  # before training, with the (possibly raised) epoch count
+    if not args.resume:
+        existing = _run_files(out) if os.path.isdir(out) else []
+        if existing and not args.overwrite:
+            raise CLIError(f"{out!r} holds another run ({', '.join(existing)}); pass --resume to continue it, "
+                           "--overwrite to replace it, or choose another --out")
+    _set_threads(args.threads)
+    _writable_folder(out)
+    started = False
+    try:
+        np.random.seed(config.seed)
+        task = build_task(config)
+        trainer = Trainer(task, out, progress=None if args.progress else False, log_every=args.log_every)
+        if args.resume:
+            trainer.resume()
+            if trainer.epoch >= config.epochs:
+                print(f"nothing to do: the run in {out} already has {trainer.epoch} epochs (pass --epochs to go on)")
+                return 0
+            print(f"resuming from epoch {trainer.epoch} of {config.epochs}")
+        else:
+            for name in _run_files(out):  # --overwrite: nothing of the old run stays beside the new one
+                os.unlink(os.path.join(out, name))
+        trainer.write_config()  # before training, with the (possibly raised) epoch count
+        started = True
+    finally:
+        if not started and created and os.path.isdir(out) and not os.listdir(out):
+            os.rmdir(out)  # a failed start leaves no empty folder
     name = f"{config.model.upper()} on {config.dataset}"
     print(f"training {name}: {config.epochs} epochs, batch {config.batch_size}, {config.optimizer} lr {config.lr}, "
           f"hidden {config.hidden}, seed {config.seed}")
-    history = trainer.run()
+    resume_command = f"zerograd train --out {out} --resume"
+    try:
+        history = trainer.run()
+    except TrainingInterrupted as e:
+        if e.saved_epoch is None:
+            print(f"interrupted during epoch {e.epoch + 1}: no epoch was complete, nothing saved", file=sys.stderr)
+            if not args.resume:
+                for leftover in _run_files(out):
+                    os.unlink(os.path.join(out, leftover))
+                if created and not os.listdir(out):
+                    os.rmdir(out)
+        else:
+            print(f"interrupted during epoch {e.epoch + 1}: saved epoch {e.saved_epoch} in "
+                  f"{os.path.join(out, 'checkpoint.npz')}; continue with: {resume_command}", file=sys.stderr)
+        return 130
     written = ["metrics.csv", "best.npz", "checkpoint.npz", "config.json"]
     try:
-        from zerograd import plotting
-
-        plotting.learning_curve(history, os.path.join(out, "learning_curve.png"), title=name)
-        written.append("learning_curve.png")
-        if config.dataset == "spiral":
-            data = task.train_set
-            plotting.decision_boundary(task.model, data.data, data.label, os.path.join(out, "decision_boundary.png"),
-                                       title=name)
-            written.append("decision_boundary.png")
-        elif config.dataset == "sincurve":
-            from zerograd.training import predict_sequence
-
-            target, predicted = predict_sequence(task)
-            plotting.curve_prediction(target, predicted, os.path.join(out, "prediction.png"),
-                                      title=f"{name}: one-step predictions of the test curve")
-            written.append("prediction.png")
+        written += _plots(task, history, out, name)
     except ImportError as e:
         print(f"plots skipped: {e}")
     last = history[-1]
@@ -137,6 +177,26 @@ def _train(args: argparse.Namespace) -> int:
         summary += f", test accuracy {last['test_accuracy']:.4f}"
     print(f"done: {summary}. Wrote {', '.join(written)} to {out}")
     return 0
+
+
+def _plots(task, history: list, out: str, name: str) -> list[str]:
+    """The run's pictures: the learning curve, and the decision boundary or the predicted curve."""
+    from zerograd import plotting
+    from zerograd.training import SequenceTask
+
+    plotting.learning_curve(history, os.path.join(out, "learning_curve.png"), title=name)
+    written = ["learning_curve.png"]
+    if task.config.dataset == "spiral":
+        data = task.train_set
+        plotting.decision_boundary(task.model, data.data, data.label, os.path.join(out, "decision_boundary.png"),
+                                   title=name)
+        written.append("decision_boundary.png")
+    elif isinstance(task, SequenceTask):
+        target, predicted = task.predict_sequence()
+        plotting.curve_prediction(target, predicted, os.path.join(out, "prediction.png"),
+                                  title=f"{name}: one-step predictions of the test curve")
+        written.append("prediction.png")
+    return written
 
 
 def _graph(args: argparse.Namespace) -> int:
@@ -148,6 +208,8 @@ def _graph(args: argparse.Namespace) -> int:
     from zerograd.models import MLP
     from zerograd.utils import get_dot_graph, plot_dot_graph
 
+    if args.hidden < 1:
+        raise CLIError(f"--hidden must be at least 1, got {args.hidden}")
     out = _writable_folder(args.out)
     np.random.seed(0)
     model = MLP((args.hidden, 3))
@@ -161,38 +223,55 @@ def _graph(args: argparse.Namespace) -> int:
     written = [dot_path]
     if args.format != "dot":
         if shutil.which("dot") is None:
-            print(f"wrote {dot_path}; {args.format.upper()} skipped: Graphviz's 'dot' is not installed "
-                  "(apt-get install graphviz / brew install graphviz)")
-            return 0
+            raise CLIError(f"wrote {dot_path}, but {args.format.upper()} needs Graphviz's 'dot' program: install "
+                           "Graphviz (apt-get install graphviz, brew install graphviz), or pass --format dot")
         written.append(plot_dot_graph(loss, verbose=True, to_file=os.path.join(out, f"graph.{args.format}")))
     print("wrote " + ", ".join(written))
     return 0
 
 
+def _default(key: str) -> str:
+    """The help text's default for a training option: per dataset, as the defaults table says."""
+    from zerograd.training import DEFAULTS, MODEL_DEFAULTS
+
+    values = {ds: d[key] for ds, d in DEFAULTS.items()}
+    text = ", ".join(f"{v} for {ds}" for ds, v in values.items())
+    extra = "".join(f"; {d[key]} for the {m} model" for m, d in MODEL_DEFAULTS.items() if key in d)
+    return f"default: {text}{extra}"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from zerograd import __version__
     from zerograd.training import DATASETS, MODELS, OPTIMIZERS
 
     parser = _Parser(prog="zerograd", description="zerograd: a define-by-run deep-learning framework")
+    parser.add_argument("--version", action="version", version=f"zerograd {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     sub.add_parser("demo", help="show automatic differentiation at work")
     train = sub.add_parser("train", help="train a model, with progress, metrics, checkpoints and plots")
     train.add_argument("--dataset", choices=DATASETS, default=None, help="default: spiral")
     train.add_argument("--model", choices=MODELS, default=None, help="default: mlp (lstm for sincurve)")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--lr", type=float)
-    train.add_argument("--optimizer", choices=OPTIMIZERS)
-    train.add_argument("--seed", type=int, help="default: 0")
-    train.add_argument("--hidden", type=int, help="hidden units")
-    train.add_argument("--bptt", type=int, help="truncated BPTT length, default 30 (sincurve with lstm)")
-    train.add_argument("--out", default="out", help="output folder (default: out)")
+    train.add_argument("--epochs", type=int, help=_default("epochs"))
+    train.add_argument("--batch-size", type=int, help=_default("batch_size"))
+    train.add_argument("--lr", type=float, help="learning rate; " + _default("lr"))
+    train.add_argument("--optimizer", choices=OPTIMIZERS, help=_default("optimizer"))
+    train.add_argument("--seed", type=int, help="seed of NumPy's global generator (0 to 2**32-1); default: 0")
+    train.add_argument("--hidden", type=int, help="hidden units; " + _default("hidden"))
+    train.add_argument("--bptt", type=int, help="truncated BPTT length (sincurve with lstm); default: 30")
+    train.add_argument("--out", default="out", help="output folder; default: out")
     train.add_argument("--resume", action="store_true", help="continue the run saved in --out")
-    train.add_argument("--log-every", type=int, default=None, help="print every N epochs")
-    train.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    train.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
+    train.add_argument("--threads", type=int, default=None,
+                       help="BLAS threads (needs threadpoolctl); default: all cores. 1 is often fastest for small "
+                            "models on a busy machine")
+    train.add_argument("--log-every", type=int, default=None, help="print a line every N epochs; default: epochs/10")
+    train.add_argument("--no-progress", dest="progress", action="store_false",
+                       help="no progress bar (default: a bar on a terminal)")
     graph = sub.add_parser("graph", help="write the computational graph of a small model")
-    graph.add_argument("--out", default="out")
-    graph.add_argument("--format", choices=("png", "svg", "dot"), default="png")
-    graph.add_argument("--hidden", type=int, default=4)
+    graph.add_argument("--out", default="out", help="output folder; default: out")
+    graph.add_argument("--format", choices=("png", "svg", "dot"), default="png",
+                       help="dot writes only graph.dot; png and svg also need Graphviz; default: png")
+    graph.add_argument("--hidden", type=int, default=4, help="hidden units of the MLP drawn; default: 4")
     return parser
 
 
@@ -215,9 +294,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except CLIError as e:
         print(f"zerograd: error: {e}", file=sys.stderr)
         return 2
-    except DatasetUnavailableError as e:
-        lines = str(e).splitlines()
-        print(f"zerograd: error: {lines[0]} " + " ".join(line.strip() for line in lines[1:]), file=sys.stderr)
+    except DatasetUnavailableError as e:  # several lines: every missing file, where to put them
+        print(f"zerograd: error: {e}", file=sys.stderr)
         return 1
     except CheckpointError as e:
         print(f"zerograd: error: {e}", file=sys.stderr)

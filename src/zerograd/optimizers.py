@@ -287,6 +287,20 @@ class AdamW(Adam):
 
 
 # --------------------------------------------------------------------- hooks
+#: Every optimizer by its command-line name (one table: the CLI's choices and construction).
+BY_NAME: dict[str, type[Optimizer]] = {
+    "sgd": SGD, "momentum": MomentumSGD, "adagrad": AdaGrad, "adadelta": AdaDelta, "rmsprop": RMSprop,
+    "adam": Adam, "adamw": AdamW,
+}
+
+
+def create(name: str, lr: float) -> Optimizer:
+    """The optimizer called ``name`` in :data:`BY_NAME`, with base learning rate ``lr``."""
+    if name not in BY_NAME:
+        raise ValueError(f"unknown optimizer {name!r} (choose from {', '.join(BY_NAME)})")
+    return BY_NAME[name](lr=lr)
+
+
 class WeightDecay:
     """Adds ``rate * param`` to each gradient (L2 regularisation). The sum makes a new array,
     so gradients never change in place."""

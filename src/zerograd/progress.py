@@ -1,23 +1,39 @@
-"""Progress bars: tqdm when it is installed, a plain fallback otherwise, silent off a terminal."""
+"""Progress bars: tqdm when it is installed, a plain one otherwise, silent off a terminal.
+
+Every bar has ``update(n)``, ``set_description(s)``, ``set_postfix_str(s)``, ``clear()``,
+``refresh()`` and ``close()``. A bar made with ``leave=False`` erases itself when closed, so a
+finished bar leaves nothing behind; print other lines between ``clear()`` and ``refresh()``.
+"""
 from __future__ import annotations
 
 import sys
 import time
-from typing import Optional, TextIO
+from typing import Any, Optional, TextIO
+
+
+def _clock(seconds: float) -> str:
+    """``MM:SS`` (or ``H:MM:SS``), as tqdm shows times."""
+    seconds = int(seconds)
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
 
 
 class _PlainBar:
-    """A minimal text progress bar that redraws one line with a carriage return."""
+    """A text progress bar redrawn on one line: percentage, bar, count, elapsed<left, rate."""
 
-    def __init__(self, total: Optional[int], desc: str, unit: str, stream: TextIO, unit_scale: bool) -> None:
+    def __init__(self, total: Optional[int], desc: str, unit: str, stream: TextIO, unit_scale: bool,
+                 leave: bool = True) -> None:
         self.total = total
         self.desc = desc
         self.unit = unit
         self.stream = stream
         self.unit_scale = unit_scale
+        self.leave = leave
         self.n = 0
         self.start = time.perf_counter()
         self._last_draw = 0.0
+        self._width = 0
         self.postfix = ""
 
     def _fmt(self, n: float) -> str:
@@ -29,35 +45,56 @@ class _PlainBar:
             n /= 1000
         return f"{n:.1f}T"
 
-    def _draw(self, final: bool = False) -> None:
-        now = time.perf_counter()
-        if not final and now - self._last_draw < 0.1:
-            return
-        self._last_draw = now
-        elapsed = now - self.start
+    def text(self) -> str:
+        """The line as drawn now."""
+        elapsed = time.perf_counter() - self.start
+        rate = self.n / elapsed if elapsed > 0 else 0.0
+        speed = f"{self._fmt(rate) if self.unit_scale else f'{rate:.1f}'}{self.unit}/s"
         if self.total:
             frac = min(self.n / self.total, 1.0)
-            bar = "#" * int(frac * 30)
-            text = (f"\r{self.desc}: {frac * 100:5.1f}% |{bar:<30}| {self._fmt(self.n)}/{self._fmt(self.total)}"
-                    f"{self.unit} [{elapsed:.1f}s]")
+            left = _clock((self.total - self.n) / rate) if rate > 0 else "?"
+            text = (f"{self.desc}: {frac * 100:3.0f}%|{'#' * int(frac * 20):<20}| {self._fmt(self.n)}/"
+                    f"{self._fmt(self.total)} [{_clock(elapsed)}<{left}, {speed}]")
         else:
-            text = f"\r{self.desc}: {self._fmt(self.n)}{self.unit} [{elapsed:.1f}s]"
-        if self.postfix:
-            text += " " + self.postfix
-        self.stream.write(text)
+            text = f"{self.desc}: {self._fmt(self.n)}{self.unit} [{_clock(elapsed)}, {speed}]"
+        return text + (" " + self.postfix if self.postfix else "")
+
+    def _draw(self, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self._last_draw < 0.1:
+            return
+        self._last_draw = now
+        text = self.text()
+        self.stream.write("\r" + text + " " * max(0, self._width - len(text)))
+        self._width = len(text)
         self.stream.flush()
 
     def update(self, n: int = 1) -> None:
         self.n += n
         self._draw()
 
+    def set_description(self, desc: str) -> None:
+        self.desc = desc
+
     def set_postfix_str(self, text: str) -> None:
         self.postfix = text
 
+    def clear(self) -> None:
+        if self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()
+            self._width = 0
+
+    def refresh(self) -> None:
+        self._draw(force=True)
+
     def close(self) -> None:
-        self._draw(final=True)
-        self.stream.write("\n")
-        self.stream.flush()
+        if self.leave:
+            self._draw(force=True)
+            self.stream.write("\n")
+            self.stream.flush()
+        else:
+            self.clear()
 
 
 class _NoBar:
@@ -66,7 +103,16 @@ class _NoBar:
     def update(self, n: int = 1) -> None:
         self.n += n
 
+    def set_description(self, desc: str) -> None:
+        pass
+
     def set_postfix_str(self, text: str) -> None:
+        pass
+
+    def clear(self) -> None:
+        pass
+
+    def refresh(self) -> None:
         pass
 
     def close(self) -> None:
@@ -74,11 +120,9 @@ class _NoBar:
 
 
 def progress_bar(total: Optional[int] = None, desc: str = "", unit: str = "it", unit_scale: bool = False,
-                 stream: Optional[TextIO] = None, enable: Optional[bool] = None):
-    """A progress bar with ``update(n)``, ``set_postfix_str(s)`` and ``close()``.
-
-    Shown only on a terminal unless ``enable`` says otherwise; uses tqdm when installed.
-    """
+                 stream: Optional[TextIO] = None, enable: Optional[bool] = None, leave: bool = True) -> Any:
+    """A progress bar (see the module's docstring), shown only on a terminal unless ``enable``
+    says otherwise; tqdm's when tqdm is installed."""
     stream = stream if stream is not None else sys.stderr
     if enable is None:
         enable = hasattr(stream, "isatty") and stream.isatty()
@@ -87,5 +131,5 @@ def progress_bar(total: Optional[int] = None, desc: str = "", unit: str = "it", 
     try:
         from tqdm import tqdm  # type: ignore[import-not-found]
     except ImportError:
-        return _PlainBar(total, desc, unit, stream, unit_scale)
-    return tqdm(total=total, desc=desc, unit=unit, unit_scale=unit_scale, file=stream, leave=True)
+        return _PlainBar(total, desc, unit, stream, unit_scale, leave)
+    return tqdm(total=total, desc=desc, unit=unit, unit_scale=unit_scale, file=stream, leave=leave)

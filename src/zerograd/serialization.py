@@ -18,7 +18,7 @@ import os
 import threading
 import zipfile
 import zlib
-from typing import Mapping, Optional
+from typing import BinaryIO, Callable, Mapping, Optional
 
 import numpy as np
 
@@ -59,21 +59,21 @@ def _remove_stale_parts(folder: str, base: str) -> None:
             pass
 
 
-def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], compress: bool = True) -> None:
-    """Write ``arrays`` to an ``.npz`` file at exactly ``path``, atomically."""
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
+    """Create or replace the file at ``path`` atomically: ``write(fh)`` fills a temporary file in
+    the same folder, which is flushed to disk, given the umask's permissions and renamed over
+    ``path``; if anything fails (or the process is interrupted), the old file stays whole and the
+    temporary file is removed."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save: folder {folder!r} does not exist")
-    for key, value in arrays.items():
-        if isinstance(value, np.ndarray) and value.dtype == object:
-            raise TypeError(f"save: {key!r} is an object array; only numeric arrays can be saved")
     base = os.path.basename(path)
     _remove_stale_parts(folder, base)
     tmp = os.path.join(folder, f".{base}.part-{os.getpid()}")
     try:
         with open(tmp, "wb") as fh:
-            (np.savez_compressed if compress else np.savez)(fh, **arrays)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, _new_file_mode())
@@ -84,6 +84,20 @@ def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], compr
         except OSError:
             pass
         raise
+
+
+def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], compress: bool = False) -> None:
+    """Write ``arrays`` to an ``.npz`` file at exactly ``path``, atomically. Uncompressed by default:
+    compression was measured ~30x slower for 7% less disk on trained weights."""
+    for key, value in arrays.items():
+        if isinstance(value, np.ndarray) and value.dtype == object:
+            raise TypeError(f"save: {key!r} is an object array; only numeric arrays can be saved")
+    atomic_write(path, lambda fh: (np.savez_compressed if compress else np.savez)(fh, **arrays))
+
+
+def save_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
 #: The least that members of no expected shape may take together when loading (see load_arrays).

@@ -1,31 +1,47 @@
-"""The training loop behind ``zerograd train``: tasks, epochs with a progress bar, metrics to
-CSV, the best weights, and checkpoints that let ``--resume`` continue exactly.
+"""The training behind ``zerograd train``: tasks that own their loss, metrics, epoch and
+evaluation, and a :class:`Trainer` that runs epochs, appends metrics, keeps the best weights and
+checkpoints so that ``--resume`` continues exactly.
 
-A checkpoint holds only arrays (no pickle): the model's weights, the optimizer's state, NumPy's
-global random state, the loader's order for the next epoch, the epoch count and the best score.
+A checkpoint holds only arrays (no pickle): the model's weights and buffers, the optimizer's state,
+NumPy's global random state, the loader's order for the next epoch, the epoch count and the best
+score. The state at the end of every epoch is kept in memory; it is written (uncompressed,
+atomically) at most every ``save_every`` seconds, after the last epoch, and on Ctrl-C, so an
+interrupted run loses nothing complete and writing costs little next to training.
 """
 from __future__ import annotations
 
 import csv
 import json
+import math
 import os
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Callable, Optional
 
 import numpy as np
 
 import zerograd.functions as F
-import zerograd.layers as L
 from zerograd import optimizers
 from zerograd.config import no_grad, test_mode
 from zerograd.dataloaders import DataLoader, SeqDataLoader
-from zerograd.models import MLP, Model
-from zerograd.serialization import CheckpointError, load_arrays, save_arrays
+from zerograd.models import CNN, MLP, LSTMRegressor, Model
 from zerograd.progress import progress_bar
+from zerograd.serialization import CheckpointError, load_arrays, save_arrays, save_text
 
 DATASETS = ("spiral", "mnist", "fashion-mnist", "sincurve")
 MODELS = ("mlp", "cnn", "lstm")
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+#: The models each dataset can train (the first is the default).
+FITS = {"spiral": ("mlp",), "mnist": ("mlp", "cnn"), "fashion-mnist": ("mlp", "cnn"), "sincurve": ("lstm", "mlp")}
+#: Each dataset's settings (the book's for spiral); MODEL_DEFAULTS override them per model.
+DEFAULTS = {
+    "spiral": dict(epochs=300, batch_size=30, lr=1.0, optimizer="sgd", hidden=10),
+    "mnist": dict(epochs=5, batch_size=100, lr=0.001, optimizer="adam", hidden=1000),
+    "fashion-mnist": dict(epochs=5, batch_size=100, lr=0.001, optimizer="adam", hidden=1000),
+    "sincurve": dict(epochs=20, batch_size=30, lr=0.001, optimizer="adam", hidden=100),
+}
+MODEL_DEFAULTS = {"cnn": dict(hidden=100)}
+OPTIMIZERS = tuple(optimizers.BY_NAME)
+MAX_SEED = 2 ** 32 - 1
 
 
 class ConfigError(ValueError):
@@ -34,6 +50,8 @@ class ConfigError(ValueError):
 
 @dataclass
 class TrainConfig:
+    """A run's options; ``None`` means the dataset's (and model's) default (:meth:`resolved`)."""
+
     dataset: str = "spiral"
     model: str = "mlp"
     epochs: Optional[int] = None
@@ -45,77 +63,184 @@ class TrainConfig:
     bptt: int = 30
 
     def resolved(self) -> "TrainConfig":
-        """Fill unset options with each dataset's defaults (the book's settings for spiral)."""
+        """A copy with every unset option filled in, and every option checked."""
         if self.dataset not in DATASETS:
             raise ConfigError(f"unknown dataset {self.dataset!r} (choose from {', '.join(DATASETS)})")
         if self.model not in MODELS:
             raise ConfigError(f"unknown model {self.model!r} (choose from {', '.join(MODELS)})")
-        allowed = {"spiral": ("mlp",), "mnist": ("mlp", "cnn"), "fashion-mnist": ("mlp", "cnn"),
-                   "sincurve": ("lstm", "mlp")}[self.dataset]
-        if self.model not in allowed:
+        if self.model not in FITS[self.dataset]:
             raise ConfigError(f"model {self.model!r} does not fit dataset {self.dataset!r} "
-                              f"(use {' or '.join(allowed)})")
-        defaults = {
-            "spiral": dict(epochs=300, batch_size=30, lr=1.0, optimizer="sgd", hidden=10),
-            "mnist": dict(epochs=5, batch_size=100, lr=0.001, optimizer="adam", hidden=1000),
-            "fashion-mnist": dict(epochs=5, batch_size=100, lr=0.001, optimizer="adam", hidden=1000),
-            "sincurve": dict(epochs=20, batch_size=30, lr=0.001, optimizer="adam", hidden=100),
-        }[self.dataset]
+                              f"(use {' or '.join(FITS[self.dataset])})")
         out = TrainConfig(**asdict(self))
-        for key, value in defaults.items():
+        for key, value in {**DEFAULTS[self.dataset], **MODEL_DEFAULTS.get(self.model, {})}.items():
             if getattr(out, key) is None:
                 setattr(out, key, value)
         if out.optimizer not in OPTIMIZERS:
             raise ConfigError(f"unknown optimizer {out.optimizer!r} (choose from {', '.join(OPTIMIZERS)})")
         for key in ("epochs", "batch_size", "hidden", "bptt"):
-            if getattr(out, key) < 1:
-                raise ConfigError(f"--{key.replace('_', '-')} must be at least 1, got {getattr(out, key)}")
-        if not out.lr > 0:
-            raise ConfigError(f"--lr must be positive, got {out.lr}")
+            value = getattr(out, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"--{key.replace('_', '-')} must be at least 1, got {value}")
+        if isinstance(out.seed, bool) or not isinstance(out.seed, int) or not 0 <= out.seed <= MAX_SEED:
+            raise ConfigError(f"--seed must be an integer from 0 to {MAX_SEED}, got {out.seed}")
+        if isinstance(out.lr, bool) or not isinstance(out.lr, (int, float)) or not (math.isfinite(out.lr) and out.lr > 0):
+            raise ConfigError(f"--lr must be a positive finite number, got {out.lr}")
+        out.lr = float(out.lr)
         return out
 
+    @classmethod
+    def load(cls, path: str) -> "TrainConfig":
+        """A run's ``config.json``, checked: a damaged file is a ConfigError naming it."""
+        try:
+            with open(path, encoding="utf-8") as fh:
+                saved = json.load(fh)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ConfigError(f"{path} is damaged ({e}); start the run again without --resume") from None
+        names = {f.name for f in fields(cls)}
+        if not isinstance(saved, dict) or not set(saved) <= names:
+            unknown = sorted(set(saved) - names) if isinstance(saved, dict) else "not an object"
+            raise ConfigError(f"{path} is damaged (unknown settings: {unknown}); start the run again without --resume")
+        try:
+            return cls(**saved).resolved()
+        except ConfigError as e:
+            raise ConfigError(f"{path} is damaged: {e}") from None
 
-class CNN(Model):
-    """conv 3x3 (16) -> ReLU -> pool 2 -> conv 3x3 (32) -> ReLU -> pool 2 -> linear hidden -> ReLU -> linear."""
-
-    def __init__(self, hidden: int, classes: int) -> None:
-        super().__init__()
-        self.conv1 = L.Conv2d(16, kernel_size=3, pad=1)
-        self.conv2 = L.Conv2d(32, kernel_size=3, pad=1)
-        self.fc3 = L.Linear(hidden)
-        self.fc4 = L.Linear(classes)
-
-    def forward(self, x):
-        x = F.pooling(F.relu(self.conv1(x)), 2, 2)
-        x = F.pooling(F.relu(self.conv2(x)), 2, 2)
-        return self.fc4(F.relu(self.fc3(F.flatten(x))))
-
-
-class SequenceModel(Model):
-    """LSTM followed by a linear layer, for one-step-ahead prediction."""
-
-    def __init__(self, hidden: int, out: int = 1) -> None:
-        super().__init__()
-        self.rnn = L.LSTM(hidden)
-        self.fc = L.Linear(out)
-
-    def reset_state(self) -> None:
-        self.rnn.reset_state()
-
-    def forward(self, x):
-        return self.fc(self.rnn(x))
+    def save(self, path: str) -> None:
+        save_text(path, json.dumps(asdict(self), indent=2) + "\n")
 
 
-@dataclass
+# ------------------------------------------------------------------------------------------ tasks
 class Task:
-    """What to train: data, model, and whether it is a classification."""
+    """What to train and how to measure it: data, model, loss and metrics, one epoch, evaluation."""
 
-    config: TrainConfig
-    train_set: Any
-    test_set: Any
-    model: Model
-    classification: bool
-    sequence: bool
+    #: Whether the task reports an accuracy beside its loss.
+    has_accuracy = False
+
+    def __init__(self, config: TrainConfig, train_set: Any, test_set: Any, model: Model) -> None:
+        self.config = config
+        self.train_set = train_set
+        self.test_set = test_set
+        self.model = model
+
+    def make_loader(self) -> DataLoader:
+        raise NotImplementedError
+
+    def train_epoch(self, loader: DataLoader, optimizer: optimizers.Optimizer, bar: Any) -> tuple[float, Optional[float]]:
+        """One pass over ``loader`` with updates; (mean loss, accuracy or None)."""
+        raise NotImplementedError
+
+    def evaluate(self) -> tuple[float, Optional[float]]:
+        """(mean loss, accuracy or None) on the test set, without a graph, in test mode."""
+        raise NotImplementedError
+
+    def build_lazy_parameters(self) -> None:
+        """Run one forward pass so that lazily shaped parameters exist (before loading weights)."""
+        raise NotImplementedError
+
+
+class BatchTask(Task):
+    """Mini-batches of independent examples: a classification (softmax cross entropy, accuracy)
+    or a regression (mean squared error)."""
+
+    def __init__(self, config: TrainConfig, train_set: Any, test_set: Any, model: Model, classification: bool) -> None:
+        super().__init__(config, train_set, test_set, model)
+        self.has_accuracy = classification
+        self.loss = F.softmax_cross_entropy if classification else F.mean_squared_error
+
+    def make_loader(self) -> DataLoader:
+        return DataLoader(self.train_set, self.config.batch_size)
+
+    def train_epoch(self, loader, optimizer, bar):
+        model = self.model
+        total_loss, total_acc, n = 0.0, 0.0, 0
+        for x, t in loader:
+            y = model(x)
+            loss = self.loss(y, t)
+            model.cleargrads()
+            loss.backward()
+            optimizer.update()
+            total_loss += float(loss.data) * len(x)
+            if self.has_accuracy:
+                total_acc += float(F.accuracy(y, t).data) * len(x)
+            n += len(x)
+            bar.update(1)
+        return total_loss / n, (total_acc / n if self.has_accuracy else None)
+
+    def evaluate(self):
+        total_loss, total_acc, n = 0.0, 0.0, 0
+        with no_grad(), test_mode():
+            for x, t in DataLoader(self.test_set, self.config.batch_size, shuffle=False):
+                y = self.model(x)
+                total_loss += float(self.loss(y, t).data) * len(x)
+                if self.has_accuracy:
+                    total_acc += float(F.accuracy(y, t).data) * len(x)
+                n += len(x)
+        return total_loss / n, (total_acc / n if self.has_accuracy else None)
+
+    def build_lazy_parameters(self) -> None:
+        x, _ = self.train_set[np.arange(min(2, len(self.train_set)))]
+        with no_grad():
+            self.model(x)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        with no_grad(), test_mode():
+            return self.model(x).data
+
+
+class SequenceTask(Task):
+    """One long sequence fed a step at a time (batch rows start at spread offsets); the loss of
+    ``bptt`` steps is backpropagated, then the graph is cut (truncated BPTT)."""
+
+    def make_loader(self) -> DataLoader:
+        return SeqDataLoader(self.train_set, self.config.batch_size)
+
+    def train_epoch(self, loader, optimizer, bar):
+        model = self.model
+        model.reset_state()
+        loss, count, total_loss = 0, 0, 0.0
+        for x, t in loader:
+            loss += F.mean_squared_error(model(x), t)
+            count += 1
+            if count % self.config.bptt == 0 or count == len(loader):
+                model.cleargrads()
+                loss.backward()
+                loss.unchain_backward()
+                optimizer.update()
+                total_loss += float(loss.data)
+                loss = 0
+            bar.update(1)
+        return total_loss / count, None
+
+    def _steps(self):
+        """One-step predictions over the test sequence: (prediction, target) per step."""
+        self.model.reset_state()
+        try:
+            for i in range(len(self.test_set)):
+                x, t = self.test_set[i]
+                yield self.model(np.reshape(x, (1, -1))), np.reshape(t, (1, -1))
+        finally:
+            self.model.reset_state()
+
+    def evaluate(self):
+        total, n = 0.0, 0
+        with no_grad(), test_mode():
+            for y, t in self._steps():
+                total += float(F.mean_squared_error(y, t).data)
+                n += 1
+        return total / n, None
+
+    def predict_sequence(self) -> tuple[np.ndarray, np.ndarray]:
+        """(targets, one-step predictions) over the test sequence."""
+        with no_grad(), test_mode():
+            steps = [(float(t.reshape(-1)[0]), y.item()) for y, t in self._steps()]
+        return np.array([s[0] for s in steps]), np.array([s[1] for s in steps])
+
+    def build_lazy_parameters(self) -> None:
+        x, _ = self.train_set[0]
+        with no_grad():
+            self.model.reset_state()
+            self.model(np.reshape(x, (1, -1)))
+            self.model.reset_state()
 
 
 def build_task(config: TrainConfig) -> Task:
@@ -126,228 +251,208 @@ def build_task(config: TrainConfig) -> Task:
 
     c = config
     if c.dataset == "spiral":
-        train_set, test_set = Spiral(train=True), Spiral(train=False)
-        model = MLP((c.hidden, 3))
-        return Task(c, train_set, test_set, model, True, False)
+        return BatchTask(c, Spiral(train=True), Spiral(train=False), MLP((c.hidden, 3)), classification=True)
     if c.dataset in ("mnist", "fashion-mnist"):
         cls = MNIST if c.dataset == "mnist" else FashionMNIST
+        cls.fetch_all()  # one error naming every missing file
         transform = Compose([ToFloat(), Normalize(0.0, 255.0)]) if c.model == "cnn" else None
         train_set, test_set = cls(train=True, transform=transform), cls(train=False, transform=transform)
-        model = CNN(min(c.hidden, 100) if c.hidden == 1000 else c.hidden, 10) if c.model == "cnn" \
-            else MLP((c.hidden, 10), activation=F.relu)
-        return Task(c, train_set, test_set, model, True, False)
+        model = CNN(c.hidden, 10) if c.model == "cnn" else MLP((c.hidden, 10), activation=F.relu)
+        return BatchTask(c, train_set, test_set, model, classification=True)
     train_set, test_set = SinCurve(train=True), SinCurve(train=False)
     if c.model == "lstm":
-        return Task(c, train_set, test_set, SequenceModel(c.hidden), False, True)
-    return Task(c, train_set, test_set, MLP((c.hidden, 1), activation=F.tanh), False, False)
+        return SequenceTask(c, train_set, test_set, LSTMRegressor(c.hidden))
+    return BatchTask(c, train_set, test_set, MLP((c.hidden, 1), activation=F.tanh), classification=False)
 
 
-def make_optimizer(name: str, lr: float):
-    if name == "sgd":
-        return optimizers.SGD(lr)
-    if name == "momentum":
-        return optimizers.MomentumSGD(lr)
-    if name == "adam":
-        return optimizers.Adam(alpha=lr)
-    return optimizers.AdamW(alpha=lr)
+# ---------------------------------------------------------------------------------------- trainer
+class TrainingInterrupted(Exception):
+    """Ctrl-C during training; ``saved_epoch`` is the last complete epoch written (None: none)."""
 
-
-def _loss(task: Task, y, t):
-    return F.softmax_cross_entropy(y, t) if task.classification else F.mean_squared_error(y, t)
-
-
-def evaluate(task: Task, batch_size: int) -> tuple[float, Optional[float]]:
-    """Mean loss (and accuracy for classification) on the test set, without a graph."""
-    model = task.model
-    total_loss, total_acc, n = 0.0, 0.0, 0
-    with no_grad(), test_mode():
-        if task.sequence:
-            model.reset_state()
-            for i in range(len(task.test_set)):
-                x, t = task.test_set[i]
-                y = model(x.reshape(1, -1))
-                total_loss += float(F.mean_squared_error(y, t.reshape(1, -1)).data)
-                n += 1
-            model.reset_state()
-            return total_loss / n, None
-        for x, t in DataLoader(task.test_set, batch_size, shuffle=False):
-            y = model(x)
-            total_loss += float(_loss(task, y, t).data) * len(x)
-            if task.classification:
-                total_acc += float(F.accuracy(y, t).data) * len(x)
-            n += len(x)
-    return total_loss / n, (total_acc / n if task.classification else None)
-
-
-def predict_sequence(task: Task) -> tuple[np.ndarray, np.ndarray]:
-    """(targets, one-step predictions) over the test sequence, without a graph."""
-    model = task.model
-    predictions = []
-    with no_grad(), test_mode():
-        if task.sequence:
-            model.reset_state()
-        for i in range(len(task.test_set)):
-            x, _ = task.test_set[i]
-            predictions.append(model(x.reshape(1, -1)).item())
-        if task.sequence:
-            model.reset_state()
-    return np.asarray(task.test_set.label).reshape(-1), np.asarray(predictions)
+    def __init__(self, epoch: int, saved_epoch: Optional[int]) -> None:
+        super().__init__(f"interrupted during epoch {epoch + 1}")
+        self.epoch = epoch
+        self.saved_epoch = saved_epoch
 
 
 class Trainer:
-    """Runs epochs, writes ``metrics.csv``, ``best.npz`` and ``checkpoint.npz`` into ``out``."""
+    """Runs a task's epochs and keeps its files in ``out``: ``metrics.csv`` (a row appended per
+    epoch), ``best.npz`` (the weights of the best test score) and ``checkpoint.npz``.
+
+    ``timings`` adds up the seconds spent training, evaluating and keeping the files."""
 
     FIELDS = ["epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds"]
+    FILES = ("config.json", "metrics.csv", "checkpoint.npz", "best.npz")
+    CHECKPOINT_KEYS = ("rng/keys", "rng/pos", "rng/has_gauss", "rng/cached_gaussian", "loader/index", "epoch", "best")
 
     def __init__(self, task: Task, out: str, log: Callable[[str], None] = print, progress: Optional[bool] = None,
-                 log_every: Optional[int] = None) -> None:
+                 log_every: Optional[int] = None, save_every: float = 2.0) -> None:
         self.task = task
         self.config = task.config
         self.out = out
         self.log = log
         self.progress = progress
-        self.optimizer = make_optimizer(self.config.optimizer, self.config.lr).setup(task.model)
-        if task.sequence:
-            self.loader = SeqDataLoader(task.train_set, self.config.batch_size)
-        else:
-            self.loader = DataLoader(task.train_set, self.config.batch_size)
+        self.save_every = save_every
+        self.optimizer = optimizers.create(self.config.optimizer, self.config.lr).setup(task.model)
+        self.loader = task.make_loader()
         self.epoch = 0
         self.best: Optional[float] = None
         self.history: list[dict] = []
         self.log_every = log_every or max(1, self.config.epochs // 10)
+        self.timings = {"train": 0.0, "evaluate": 0.0, "files": 0.0}
+        self._snapshot: Optional[dict[str, np.ndarray]] = None  # the state after the last complete epoch
+        self._best_weights: Optional[dict[str, np.ndarray]] = None  # not written yet
+        self._last_save = time.perf_counter()
 
-    # --------------------------------------------------------------- files
     def path(self, name: str) -> str:
         return os.path.join(self.out, name)
 
-    def _save_checkpoint(self) -> None:
-        arrays = {f"model/{k}": np.asarray(v) for k, v in self.task.model.state_dict().items()}
-        arrays.update({f"optimizer/{k}": v for k, v in self.optimizer.state_dict().items()})
-        name, keys, pos, has_gauss, cached = np.random.get_state()
-        arrays.update({"rng/keys": keys, "rng/pos": np.asarray(pos), "rng/has_gauss": np.asarray(has_gauss),
-                       "rng/cached_gaussian": np.asarray(cached), "loader/index": self.loader.index,
-                       "epoch": np.asarray(self.epoch), "best": np.asarray(np.nan if self.best is None else self.best)})
-        save_arrays(self.path("checkpoint.npz"), arrays)
+    # ------------------------------------------------------------------------ writing
+    def write_config(self) -> None:
+        self.config.save(self.path("config.json"))
 
+    def _state(self) -> dict[str, np.ndarray]:
+        """Everything a checkpoint holds, copied (the run goes on changing the originals)."""
+        arrays = {f"model/{k}": np.array(v) for k, v in self.task.model.state_dict().items()}
+        arrays.update({f"optimizer/{k}": v for k, v in self.optimizer.state_dict().items()})
+        _, keys, pos, has_gauss, cached = np.random.get_state()
+        arrays.update({"rng/keys": keys, "rng/pos": np.asarray(pos), "rng/has_gauss": np.asarray(has_gauss),
+                       "rng/cached_gaussian": np.asarray(cached), "loader/index": self.loader.index.copy(),
+                       "epoch": np.asarray(self.epoch), "best": np.asarray(np.nan if self.best is None else self.best)})
+        return arrays
+
+    def _write_files(self) -> None:
+        """Write the kept state: best weights first, then the checkpoint that refers to them."""
+        if self._best_weights is not None:
+            save_arrays(self.path("best.npz"), self._best_weights)
+            self._best_weights = None
+        if self._snapshot is not None:
+            save_arrays(self.path("checkpoint.npz"), self._snapshot)
+        self._last_save = time.perf_counter()
+
+    def _start_metrics(self) -> Any:
+        """Open metrics.csv for appending; it holds exactly the rows of ``history``."""
+        path = self.path("metrics.csv")
+        lines = [",".join(self.FIELDS)] + [self._csv_row(row) for row in self.history]
+        save_text(path, "\n".join(lines) + "\n")
+        return open(path, "a", encoding="utf-8", newline="")
+
+    def _csv_row(self, row: dict) -> str:
+        return ",".join("" if row.get(k) is None else repr(row[k]) if isinstance(row[k], float) else str(row[k])
+                        for k in self.FIELDS)
+
+    # ------------------------------------------------------------------------ resuming
     def _checkpoint_shapes(self) -> dict[str, Optional[tuple]]:
         """The shape of every array a checkpoint of this run holds (checked before reading)."""
         shapes: dict[str, Optional[tuple]] = {f"model/{k}": None if v.data is None else tuple(v.data.shape)
                                               for k, v in self.task.model._named_state()}
         shapes.update({f"optimizer/{k}": v for k, v in self.optimizer.state_shapes().items()})
         shapes.update({"rng/keys": (624,), "rng/pos": (), "rng/has_gauss": (), "rng/cached_gaussian": (),
-                       "loader/index": None, "epoch": (), "best": ()})  # (index: checked below, by name)
+                       "loader/index": (len(self.loader.index),), "epoch": (), "best": ()})
         return shapes
 
     def resume(self) -> None:
-        """Restore the state saved after the last finished epoch."""
+        """Restore the state saved after the last finished epoch. Anything damaged is one
+        CheckpointError naming the file."""
         path = self.path("checkpoint.npz")
         if not os.path.exists(path):
             raise CheckpointError(f"--resume: no checkpoint in {self.out} (run without --resume first)")
         if any(p.data is None for p in self.task.model.params()):
-            self._build_lazy_parameters()
+            self.task.build_lazy_parameters()
         data = load_arrays(path, self._checkpoint_shapes())
-        model_state = {k[len("model/"):]: v for k, v in data.items() if k.startswith("model/")}
-        self.task.model.load_state_dict(model_state)
+
+        def damaged(problem: str) -> CheckpointError:
+            return CheckpointError(f"--resume: {path} is damaged: {problem}")
+
+        missing = [k for k in self.CHECKPOINT_KEYS if k not in data]
+        if missing:
+            raise damaged(f"it lacks {', '.join(missing)}")
+        self.task.model.load_state_dict({k[len("model/"):]: v for k, v in data.items() if k.startswith("model/")})
         self.optimizer.load_state_dict({k[len("optimizer/"):]: v for k, v in data.items()
                                         if k.startswith("optimizer/")})
-        np.random.set_state(("MT19937", data["rng/keys"], int(data["rng/pos"]), int(data["rng/has_gauss"]),
+        keys, pos = data["rng/keys"], data["rng/pos"]
+        if keys.dtype.kind not in "iu" or pos.dtype.kind not in "iu" or not 0 <= int(pos) <= 624:
+            raise damaged("the random generator's state is not valid")
+        np.random.set_state(("MT19937", keys.astype(np.uint32), int(pos), int(data["rng/has_gauss"]),
                              float(data["rng/cached_gaussian"])))
-        if data["loader/index"].shape != self.loader.index.shape:
-            raise CheckpointError("--resume: the checkpoint was made with another dataset")
-        self.loader.index = data["loader/index"]
+        index = data["loader/index"]
+        if index.dtype.kind not in "iu" or not np.array_equal(np.sort(index), np.arange(len(self.loader.index))):
+            raise damaged(f"loader/index is not an order of the {len(self.loader.index)} training items")
+        self.loader.index = index.astype(np.int64)
         self.loader.iteration = 0
-        self.epoch = int(data["epoch"])
+        epoch = data["epoch"]
+        if epoch.dtype.kind not in "iu" or int(epoch) < 0:
+            raise damaged(f"the epoch count is {epoch}")
+        self.epoch = int(epoch)
         best = float(data["best"])
         self.best = None if np.isnan(best) else best
-        if os.path.exists(self.path("metrics.csv")):
-            with open(self.path("metrics.csv"), newline="") as fh:
-                self.history = [{k: (None if v in ("", None) else int(v) if k == "epoch" else float(v))
-                                 for k, v in row.items()} for row in csv.DictReader(fh)][: self.epoch]
+        self.history = self._read_metrics()[: self.epoch]
+        self._snapshot = data
+        self._last_save = time.perf_counter()
 
-    def _build_lazy_parameters(self) -> None:
-        """Run one forward pass so that lazily shaped parameters exist before loading.
-        (Its random draws are overwritten when the random state is restored.)"""
-        x, _ = self.task.train_set[np.arange(min(2, len(self.task.train_set)))]
-        with no_grad():
-            if self.task.sequence:
-                self.task.model.reset_state()
-                self.task.model(x[:1].reshape(1, -1))
-                self.task.model.reset_state()
-            else:
-                self.task.model(x)
-
-    def _write_metrics(self) -> None:
-        tmp = self.path("metrics.csv.tmp")
-        with open(tmp, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=self.FIELDS)
-            writer.writeheader()
-            for row in self.history:
-                writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in self.FIELDS})
-        os.replace(tmp, self.path("metrics.csv"))
-
-    def write_config(self) -> None:
-        with open(self.path("config.json"), "w") as fh:
-            json.dump(asdict(self.config), fh, indent=2)
-
-    # --------------------------------------------------------------- epochs
-    def _train_epoch(self) -> tuple[float, Optional[float]]:
-        task, model, opt = self.task, self.task.model, self.optimizer
-        bar = progress_bar(len(self.loader), desc=f"epoch {self.epoch + 1}/{self.config.epochs}", unit="batch",
-                           enable=self.progress)
-        total_loss, total_acc, n = 0.0, 0.0, 0
+    def _read_metrics(self) -> list[dict]:
+        path = self.path("metrics.csv")
+        if not os.path.exists(path):
+            return []
         try:
-            if task.sequence:
-                model.reset_state()
-                loss, count = 0, 0
-                for x, t in self.loader:
-                    loss += F.mean_squared_error(model(x), t)
-                    count += 1
-                    if count % self.config.bptt == 0 or count == len(self.loader):
-                        model.cleargrads()
-                        loss.backward()
-                        loss.unchain_backward()
-                        opt.update()
-                        total_loss += float(loss.data)
-                        loss = 0
-                    bar.update(1)
-                return total_loss / count, None
-            for x, t in self.loader:
-                y = model(x)
-                loss = _loss(task, y, t)
-                model.cleargrads()
-                loss.backward()
-                opt.update()
-                total_loss += float(loss.data) * len(x)
-                if task.classification:
-                    total_acc += float(F.accuracy(y, t).data) * len(x)
-                n += len(x)
-                bar.update(1)
-                bar.set_postfix_str(f"loss {total_loss / n:.4f}")
+            with open(path, newline="", encoding="utf-8") as fh:
+                return [{k: (None if v in ("", None) else int(v) if k == "epoch" else float(v))
+                         for k, v in row.items() if k in self.FIELDS} for row in csv.DictReader(fh)]
+        except (ValueError, UnicodeDecodeError, csv.Error) as e:
+            raise CheckpointError(f"--resume: {path} is damaged ({e})") from None
+
+    # ------------------------------------------------------------------------ epochs
+    def run(self) -> list[dict]:
+        """Train until ``config.epochs``; returns the history (a dict per epoch). Ctrl-C writes the
+        last complete epoch and raises :class:`TrainingInterrupted`."""
+        epochs = self.config.epochs
+        bar = progress_bar((epochs - self.epoch) * len(self.loader), desc="training", unit="batch",
+                           enable=self.progress, leave=False)
+        tick = time.perf_counter()
+        metrics = self._start_metrics()
+        self.timings["files"] += time.perf_counter() - tick
+        try:
+            while self.epoch < epochs:
+                bar.set_description(f"epoch {self.epoch + 1}/{epochs}")
+                tick = time.perf_counter()
+                train_loss, train_acc = self.task.train_epoch(self.loader, self.optimizer, bar)
+                trained = time.perf_counter()
+                test_loss, test_acc = self.task.evaluate()
+                evaluated = time.perf_counter()
+                self.epoch += 1
+                seconds = trained - tick
+                row = {"epoch": self.epoch, "train_loss": train_loss, "train_accuracy": train_acc,
+                       "test_loss": test_loss, "test_accuracy": test_acc, "seconds": round(seconds, 4)}
+                self.history.append(row)
+                bar.set_postfix_str(f"loss {train_loss:.4f}")
+                score = test_acc if test_acc is not None else -test_loss
+                if self.best is None or score > self.best:
+                    self.best = score
+                    self._best_weights = {k: np.array(v) for k, v in self.task.model.state_dict().items()}
+                metrics.write(self._csv_row(row) + "\n")
+                metrics.flush()
+                self._snapshot = self._state()
+                if self.epoch == epochs or evaluated - self._last_save >= self.save_every:
+                    self._write_files()
+                self.timings["train"] += seconds
+                self.timings["evaluate"] += evaluated - trained
+                self.timings["files"] += time.perf_counter() - evaluated
+                if self.epoch % self.log_every == 0 or self.epoch == epochs or self.epoch == 1:
+                    acc = "" if train_acc is None else f", accuracy {train_acc:.4f}"
+                    tacc = "" if test_acc is None else f", accuracy {test_acc:.4f}"
+                    bar.clear()
+                    self.log(f"epoch {self.epoch:>4}: train loss {train_loss:.4f}{acc} | test loss {test_loss:.4f}"
+                             f"{tacc} | {seconds:.2f} s")
+                    bar.refresh()
+        except KeyboardInterrupt:
+            bar.close()
+            metrics.close()
+            saved = None
+            if self._snapshot is not None:
+                self._write_files()
+                saved = int(self._snapshot["epoch"])
+            raise TrainingInterrupted(self.epoch, saved) from None
         finally:
             bar.close()
-        return total_loss / n, (total_acc / n if task.classification else None)
-
-    def run(self) -> list[dict]:
-        import time
-
-        while self.epoch < self.config.epochs:
-            start = time.perf_counter()
-            train_loss, train_acc = self._train_epoch()
-            seconds = time.perf_counter() - start
-            test_loss, test_acc = evaluate(self.task, self.config.batch_size)
-            self.epoch += 1
-            row = {"epoch": self.epoch, "train_loss": train_loss, "train_accuracy": train_acc,
-                   "test_loss": test_loss, "test_accuracy": test_acc, "seconds": round(seconds, 4)}
-            self.history.append(row)
-            score = test_acc if test_acc is not None else -test_loss
-            if self.best is None or score > self.best:
-                self.best = score
-                self.task.model.save_weights(self.path("best.npz"))
-            self._write_metrics()
-            self._save_checkpoint()
-            if self.epoch % self.log_every == 0 or self.epoch == self.config.epochs or self.epoch == 1:
-                acc = "" if train_acc is None else f", accuracy {train_acc:.4f}"
-                tacc = "" if test_acc is None else f", accuracy {test_acc:.4f}"
-                self.log(f"epoch {self.epoch:>4}: train loss {train_loss:.4f}{acc} | test loss {test_loss:.4f}{tacc}"
-                         f" | {seconds:.2f} s")
+            metrics.close()
         return self.history

@@ -74,9 +74,19 @@ class MNIST(Dataset):
         super().__init__(train, _default_transform() if transform is None else transform, target_transform)
 
     def remote_files(self) -> list[RemoteFile]:
-        prefix = "train" if self.train else "t10k"
+        return self._remote(self.train)
+
+    @classmethod
+    def _remote(cls, train: bool) -> list[RemoteFile]:
+        prefix = "train" if train else "t10k"
         names = [f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-labels-idx1-ubyte.gz"]
-        return [RemoteFile(n, "sha256:" + self.files[n], tuple(m + n for m in self.mirrors)) for n in names]
+        return [RemoteFile(n, "sha256:" + cls.files[n], tuple(m + n for m in cls.mirrors)) for n in names]
+
+    @classmethod
+    def fetch_all(cls, download: bool = True) -> None:
+        """Make sure the training and the test files are all in the cache: when some are missing,
+        one error names every one of them."""
+        fetch(cls.cache_name, cls._remote(True) + cls._remote(False), download=download)
 
     def prepare(self) -> None:
         remote = self.remote_files()
