@@ -191,9 +191,107 @@ class Layer:
         expected = {k: (None if p.data is None else p.data.shape) for k, p in self._named_state()}
         self.load_state_dict(load_arrays(path, expected), strict=True)
 
+    # ------------------------------------------------------- explain itself
+    def extra_repr(self) -> str:
+        """Text shown first inside this layer's :func:`repr` (hyperparameters, say); a
+        subclass may override it. Empty by default."""
+        return ""
+
+    def _child_entries(self) -> list[tuple[str, Any]]:
+        """(name, object) pairs that :func:`repr` and :meth:`summary` show under this layer, in
+        order: the registered Parameters and Layers. A container with plain callables among its
+        steps (``Sequential``) adds those too."""
+        attrs = self.__dict__
+        return [(name, attrs[name]) for name in self._names]
+
+    def _wrap_plain_steps(self, wrap: Any) -> Any:
+        """For :meth:`summary`: put ``wrap(name, fn)`` in place of each plain callable (not a
+        Layer) that this layer applies as one of its steps, and return a function that puts the
+        originals back. Layers that apply no plain callables of their own keep the default,
+        which changes nothing."""
+        return lambda: None
+
+    @staticmethod
+    def _describe_param(p: Any) -> str:
+        """A parameter's shape, or why it has none."""
+        if p.data is not None:
+            return str(tuple(p.data.shape))
+        if getattr(p, "initializer", None) is not None:
+            return "not initialised yet (created at the first call)"
+        return "no data"
+
+    @staticmethod
+    def _describe_callable(fn: Any) -> str:
+        """A plain callable by its ``__name__`` (``relu``), else its type's name."""
+        name = getattr(fn, "__name__", None)
+        return name if isinstance(name, str) else type(fn).__name__
+
+    def _is_leaf_for_repr(self) -> bool:
+        return all(isinstance(obj, Parameter) for _, obj in self._child_entries())
+
+    def _repr_lines(self, path: str, seen: dict | None) -> list[str]:
+        """This layer's lines for :func:`repr`: one line for a leaf (a layer that holds only
+        parameters), else a block with one indented entry per child. ``seen`` maps the id of
+        each layer and parameter already shown to its path, to mark the repeats (None: mark
+        nothing)."""
+        def shown(obj: Any, where: str) -> str:  # " (shared with ...)" for a repeat
+            if seen is None:
+                return ""
+            if id(obj) in seen:
+                return f" (shared with {seen[id(obj)] or type(self).__name__})"
+            seen[id(obj)] = where
+            return ""
+
+        head = type(self).__name__
+        extra = self.extra_repr()
+        entries = self._child_entries()
+        if self._is_leaf_for_repr():
+            parts = [extra] if extra else []
+            for name, p in entries:
+                where = f"{path}/{name}" if path else name
+                parts.append(f"{name}: {self._describe_param(p)}{shown(p, where)}")
+            return [f"{head}({', '.join(parts)})"]
+        lines = [f"{head}("]
+        if extra:
+            lines.extend("  " + line for line in extra.splitlines())
+        for name, obj in entries:
+            where = f"{path}/{name}" if path else name
+            if isinstance(obj, Layer):
+                mark = shown(obj, where)
+                if mark:  # a layer reached again: one line, not its whole tree again
+                    text = obj._repr_lines(where, None)[0] if obj._is_leaf_for_repr() else f"{type(obj).__name__}(...)"
+                    lines.append(f"  ({name}): {text}{mark}")
+                else:
+                    sub = obj._repr_lines(where, seen)
+                    lines.append(f"  ({name}): {sub[0]}")
+                    lines.extend("  " + line for line in sub[1:])
+            elif isinstance(obj, Parameter):
+                text = self._describe_param(obj)
+                sep = " " if text.startswith("(") else ", "
+                lines.append(f"  ({name}): Parameter{sep}{text}{shown(obj, where)}")
+            else:
+                lines.append(f"  ({name}): {self._describe_callable(obj)}")
+        lines.append(")")
+        return lines
+
     def __repr__(self) -> str:
-        inner = ", ".join(f"{name}={type(self.__dict__[name]).__name__}" for name in self._names)
-        return f"{type(self).__name__}({inner})"
+        """The layer tree with parameter shapes, one line per leaf layer (PyTorch's style)::
+
+            MLP(
+              (l0): Linear(W: (2, 10), b: (10,))
+              (l1): Linear(W: not initialised yet (created at the first call), b: (3,))
+            )
+
+        A layer or parameter reached a second time (a layer used twice, tied weights) is shown
+        again, marked ``(shared with <first path>)``; :meth:`params` lists it once."""
+        return "\n".join(self._repr_lines("", {id(self): ""}))
+
+    def summary(self, *inputs: Any, quiet: bool = False) -> str:
+        """Run one forward pass on the example ``inputs`` and print (unless ``quiet``) and return a
+        table of the layers, their output shapes and parameter counts (see
+        :func:`zerograd.layers.summary.summary`: the pass creates lazy parameters)."""
+        from zerograd.layers.summary import summary  # (that module builds on this one)
+        return summary(self, *inputs, quiet=quiet)
 
 
 class LayerList(Layer):

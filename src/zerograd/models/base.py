@@ -1,7 +1,7 @@
 """Models: ``Model`` (a Layer that can draw its graph), ``Sequential`` and the book's ``MLP``."""
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import zerograd.functions as F
 import zerograd.layers as L
@@ -22,19 +22,72 @@ class Model(Layer):
 class Sequential(Model):
     """Layers (or plain callables such as ``F.relu``) applied in order.
 
-    Layers are registered as ``l0``, ``l1``, ... by position, so weights save as ``l0/W``.
+    By position, ``Sequential(L.Linear(10), F.relu, L.Linear(3))``: each Layer is registered as
+    ``l<i>`` by its index among all the steps (plain callables count), so weights save as
+    ``l0/W`` and ``l2/W``. By name, with keywords or one dict,
+    ``Sequential(fc1=L.Linear(10), act=F.relu, fc2=L.Linear(3))`` or
+    ``Sequential({"fc1": ..., "act": ..., "fc2": ...})``: each Layer is registered under its
+    name (weights save as ``fc1/W``). The two forms do not mix. Plain callables are not
+    registered (they hold no parameters) but show in ``repr`` and ``summary`` by their
+    ``__name__``, under their name (``l1`` by position).
     """
 
-    def __init__(self, *layers: Callable[..., Any]) -> None:
+    def __init__(self, *layers: Any, **named: Callable[..., Any]) -> None:
         super().__init__()
-        if not layers:
+        if layers and named:
+            raise TypeError("Sequential: give the steps either by position or by name (keywords or one dict), "
+                            "not both")
+        if len(layers) == 1 and isinstance(layers[0], Mapping):
+            named = dict(layers[0])
+            layers = ()
+        if not layers and not named:
             raise ValueError("Sequential: needs at least one layer")
-        self.steps = list(layers)
-        for i, layer in enumerate(layers):
-            if not callable(layer):
-                raise TypeError(f"Sequential: item {i} ({type(layer).__name__}) is not callable")
+        if layers:
+            for i, layer in enumerate(layers):
+                if isinstance(layer, Mapping):
+                    raise TypeError(f"Sequential: item {i} is a dict; give the steps by name as the only "
+                                    f"argument (or as keywords), not among positional steps")
+                if not callable(layer):
+                    raise TypeError(f"Sequential: item {i} ({type(layer).__name__}) is not callable")
+            items = [(f"l{i}", layer) for i, layer in enumerate(layers)]
+        else:
+            items = list(named.items())
+            for name, layer in items:
+                self._check_name(name)
+                if not callable(layer):
+                    raise TypeError(f"Sequential: {name!r} ({type(layer).__name__}) is not callable")
+        self.steps = [layer for _, layer in items]
+        object.__setattr__(self, "_step_names", [name for name, _ in items])
+        for name, layer in items:
             if isinstance(layer, Layer):
-                setattr(self, f"l{i}", layer)
+                setattr(self, name, layer)
+
+    def _check_name(self, name: Any) -> None:
+        """A step's name becomes an attribute and the first part of its weights' keys."""
+        if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+            raise ValueError(f"Sequential: step names must be Python identifiers not starting with '_', "
+                             f"got {name!r}")
+        if name == "steps" or hasattr(type(self), name):
+            raise ValueError(f"Sequential: the step name {name!r} is taken by an attribute of {type(self).__name__}")
+
+    def _named_steps(self) -> list[tuple[str, Any]]:
+        names = list(self.__dict__.get("_step_names", ()))
+        names += [f"l{i}" for i in range(len(names), len(self.steps))]  # steps appended by hand
+        return list(zip(names, self.steps))
+
+    def _child_entries(self) -> list[tuple[str, Any]]:
+        entries = self._named_steps()
+        taken = {name for name, _ in entries}
+        attrs = self.__dict__
+        return entries + [(name, attrs[name]) for name in self._names if name not in taken]
+
+    def _wrap_plain_steps(self, wrap: Any) -> Any:
+        original = self.steps
+        self.steps = [step if isinstance(step, Layer) else wrap(name, step) for name, step in self._named_steps()]
+
+        def restore() -> None:
+            self.steps = original
+        return restore
 
     def forward(self, x: Any) -> Variable:
         for step in self.steps:
