@@ -147,7 +147,7 @@ def summary(model: Layer, *inputs: Any, quiet: bool = False) -> str:
     table: list[tuple[str, str, str, str]] = []
     me = info[id(model)]
     if me["own"] or me["tied"] or len(tree) == 1 and not rows:
-        table.append(("(model)", type(model).__name__, describe_output(y), params_text(me)))
+        table.append(("(self)", type(model).__name__, describe_output(y), params_text(me)))
     for row in rows:
         key = row["key"]
         path = row["path"]
