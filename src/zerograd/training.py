@@ -272,6 +272,11 @@ def build_task(config: TrainConfig) -> Task:
 
 
 # ---------------------------------------------------------------------------------------- trainer
+def _duration(seconds: float) -> str:
+    """``3.4 ms`` below a second, ``12.34 s`` above."""
+    return f"{seconds * 1e3:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
 class TrainingInterrupted(Exception):
     """Ctrl-C during training; ``saved_epoch`` is the last complete epoch written (None: none)."""
 
@@ -448,7 +453,7 @@ class Trainer:
                     tacc = "" if test_acc is None else f", accuracy {test_acc:.4f}"
                     bar.clear()
                     self.log(f"epoch {self.epoch:>4}: train loss {train_loss:.4f}{acc} | test loss {test_loss:.4f}"
-                             f"{tacc} | {seconds:.2f} s")
+                             f"{tacc} | {_duration(seconds)}")
                     bar.refresh()
         except KeyboardInterrupt:
             bar.close()
