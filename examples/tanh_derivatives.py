@@ -56,16 +56,19 @@ def main(argv=None) -> str:
     if shutil.which("dot"):
         print("wrote " + plot_dot_graph(gx, verbose=False, to_file=f"{args.out}_graph.png"))
     try:
-        from zerograd.plotting import _pyplot
+        from zerograd.plotting import new_figure
 
-        plt = _pyplot()
         xs = np.linspace(-7, 7, 200)
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig = new_figure(figsize=(6, 4))
+        ax = fig.subplots()
         for i, values in enumerate(derivatives(xs, 3)):
             ax.plot(xs, values, label="y" + "'" * i)
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+        ax.set_title("tanh and its first three derivatives")
         ax.legend()
+        fig.tight_layout()
         fig.savefig(f"{args.out}_derivatives.png", dpi=100)
-        plt.close(fig)
         print(f"wrote {args.out}_derivatives.png")
     except ImportError as e:
         print(f"plot skipped: {e}")
