@@ -306,3 +306,30 @@ def test_no_finished_progress_bar_is_left_behind(tmp_path):
     finally:
         T.progress_bar = saved
     assert len(lines) == 3 and "\n" not in err.getvalue()   # the bar erased itself: no line of it stays
+
+
+def test_a_real_ctrl_c_in_a_subprocess_saves_and_resumes(tmp_path):
+    import signal
+    import time
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "zerograd", "train", "--out", str(out), "--epochs", "100000", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        metrics = out / "metrics.csv"
+        if metrics.exists() and metrics.read_text().count("\n") >= 4:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    saved = int(np.load(out / "checkpoint.npz")["epoch"])
+    assert saved >= 3
+    assert f"saved epoch {saved} in {out / 'checkpoint.npz'}; continue with: zerograd train --out {out} --resume" \
+        in stderr
+    assert "Traceback" not in stderr
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]   # no temporary file stays
+    result = subprocess.run([sys.executable, "-m", "zerograd", "train", "--out", str(out), "--resume", "--epochs",
+                             str(saved + 2), "--no-progress"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and f"resuming from epoch {saved} of {saved + 2}" in result.stdout
+    assert len(list(csv.DictReader(open(out / "metrics.csv")))) == saved + 2
