@@ -62,6 +62,9 @@ def test_resume_refuses_changed_options(tmp_path, capsys):
     (["train", "--seed", str(2 ** 32)], "--seed must be an integer from 0 to 4294967295"),
     (["train", "--threads", "0"], "--threads must be at least 1"),
     (["graph", "--hidden", "0"], "--hidden must be at least 1, got 0"),
+    (["train", "--resume", "--overwrite"], "choose one"),
+    (["train", "--log-every", "0"], "--log-every must be at least 1, got 0"),
+    (["train", "--bptt", "5"], "--bptt applies to --dataset sincurve --model lstm only"),
     (["graph", "--hidden", "-3"], "--hidden must be at least 1, got -3"),
     (["train", "--dataset", "imagenet"], "invalid choice: 'imagenet'"),
     (["train", "--bogus"], "unrecognized arguments: --bogus"),
@@ -218,8 +221,18 @@ def _damage(path, key, value):
     (lambda out: _damage(out / "checkpoint.npz", "model/l0/W", np.zeros((3, 3))), "'model/l0/W' has shape (3, 3)"),
     (lambda out: (out / "config.json").write_text("{not json"), "config.json is damaged"),
     (lambda out: (out / "config.json").write_text('{"dataset": "spiral", "colour": 3}'), "unknown settings"),
-    (lambda out: (out / "config.json").write_text('{"dataset": "spiral", "epochs": -2}'),
+    (lambda out: (out / "config.json").write_text((out / "config.json").read_text().replace('"epochs": 2',
+                                                                                         '"epochs": -2')),
      "config.json is damaged: --epochs must be at least 1"),
+    (lambda out: (out / "config.json").write_text("{}"), "config.json is damaged (it lacks batch_size"),
+    (lambda out: (out / "metrics.csv").unlink(), "metrics.csv is damaged: it holds 0 epochs where the checkpoint has 2"),
+    (lambda out: (out / "metrics.csv").write_text((out / "metrics.csv").read_text()[:-30]),
+     "metrics.csv is damaged: it holds 1 epochs"),
+    (lambda out: (out / "best.npz").unlink(), "best.npz is damaged: it is missing"),
+    (lambda out: (out / "best.npz").write_bytes(b"PK\x03\x04 junk"), "best.npz"),
+    (lambda out: _damage(out / "checkpoint.npz", "model/l0/W", np.zeros((2, 10))), "model/l0/W is float64"),
+    (lambda out: _damage(out / "checkpoint.npz", "optimizer/t", None), "missing key 't'"),
+    (lambda out: (out / "checkpoint.npz").unlink(), "no checkpoint in"),
     (lambda out: (out / "metrics.csv").write_text("epoch,train_loss\nx,y\n"), "metrics.csv is damaged"),
 ])
 def test_damaged_run_files_are_one_line_naming_the_file(tmp_path, capsys, damage, message):
@@ -230,7 +243,7 @@ def test_damaged_run_files_are_one_line_naming_the_file(tmp_path, capsys, damage
     assert run("train", "--out", str(out), "--resume", "--epochs", "3") != 0
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
-    assert str(out) in err
+    assert str(out) in err and "--overwrite" in err
 
 
 def test_config_json_is_written_atomically(tmp_path, monkeypatch):
@@ -333,3 +346,63 @@ def test_a_real_ctrl_c_in_a_subprocess_saves_and_resumes(tmp_path):
                              str(saved + 2), "--no-progress"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and f"resuming from epoch {saved} of {saved + 2}" in result.stdout
     assert len(list(csv.DictReader(open(out / "metrics.csv")))) == saved + 2
+
+
+def test_out_that_is_empty_or_a_file_is_named(tmp_path, capsys):
+    assert run("train", "--out", "") == 2
+    assert "--out is empty" in capsys.readouterr().err
+    (tmp_path / "f").write_text("x")
+    assert run("train", "--out", str(tmp_path / "f")) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_zerograd_alone_shows_the_commands(capsys):
+    assert run() == 2
+    text = capsys.readouterr().out
+    assert "train" in text and "graph" in text and "demo" in text
+
+
+def test_resume_compares_only_the_options_given(tmp_path, capsys):
+    out = tmp_path / "sm"
+    assert run("train", "--dataset", "sincurve", "--model", "mlp", "--epochs", "1", "--hidden", "4",
+               "--out", str(out), "--no-progress") == 0
+    assert "1 epoch, batch" in capsys.readouterr().out
+    assert run("train", "--out", str(out), "--resume", "--dataset", "sincurve", "--epochs", "2") == 0
+    assert run("train", "--out", str(out), "--resume", "--epochs", "1") == 2
+    assert "--epochs 1 is fewer than the 2 epochs" in capsys.readouterr().err
+
+
+def test_a_diverging_run_stops_with_one_clear_line(tmp_path, capsys):
+    out = tmp_path / "d"
+    assert run("train", "--out", str(out), "--epochs", "3", "--lr", "1e300", "--no-progress") == 1
+    err = capsys.readouterr().err
+    assert "epoch 1: the loss is not a finite number" in err and "learning rate (1e+300) is probably too high" in err
+    assert err.count("\n") == 1 and "RuntimeWarning" not in err
+
+
+def test_ctrl_c_while_drawing_keeps_the_run_and_resume_draws_the_plots(tmp_path, capsys, monkeypatch):
+    from zerograd import plotting
+    out = tmp_path / "p"
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(plotting, "learning_curve", interrupted)
+        assert run("train", "--out", str(out), "--epochs", "2", "--no-progress") == 130
+    assert "training is complete and saved; draw them with: zerograd train --out" in capsys.readouterr().err
+    assert not (out / "learning_curve.png").exists()
+    assert run("train", "--out", str(out), "--resume") == 0
+    assert "drew learning_curve.png, decision_boundary.png" in capsys.readouterr().out
+    assert (out / "learning_curve.png").exists()
+
+
+def test_a_reader_that_goes_away_does_not_stop_training(tmp_path):
+    out = tmp_path / "pipe"
+    proc = subprocess.Popen([sys.executable, "-m", "zerograd", "train", "--out", str(out), "--epochs", "40",
+                             "--log-every", "1", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()                      # as `| head -1` does
+    _, err = proc.communicate(timeout=60)
+    assert b"Traceback" not in err
+    assert int(np.load(out / "checkpoint.npz")["epoch"]) == 40

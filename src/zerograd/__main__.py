@@ -1,5 +1,11 @@
 """``python -m zerograd``: the command-line entry point."""
-from zerograd.cli import main
+import sys
+
+try:
+    from zerograd.cli import main
+except KeyboardInterrupt:  # Ctrl-C while the package is still being imported
+    print("zerograd: interrupted", file=sys.stderr)
+    raise SystemExit(130) from None
 
 if __name__ == "__main__":
     raise SystemExit(main())

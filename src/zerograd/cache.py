@@ -118,6 +118,18 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _missing_folders(folder: str) -> list[str]:
+    """``folder`` and its ancestors that do not exist yet, deepest first."""
+    out = []
+    while folder and not os.path.exists(folder):
+        out.append(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    return out
+
+
 def fetch(name: str, files: Sequence[RemoteFile], download: bool = True, timeout: float = 30.0,
           progress: bool = True, kind: str = "datasets") -> dict[str, str]:
     """Make sure every file of ``name`` (a dataset, or a model with ``kind='models'``) is in the cache, verified; return their paths.
@@ -126,6 +138,7 @@ def fetch(name: str, files: Sequence[RemoteFile], download: bool = True, timeout
     each address tried with its failure, and where to put the files by hand.
     """
     folder = cache_dir(name, kind)
+    made = _missing_folders(folder)  # removed again when nothing could be fetched
     paths: dict[str, str] = {}
     problems: list[str] = []
     for remote in files:
@@ -164,6 +177,11 @@ def fetch(name: str, files: Sequence[RemoteFile], download: bool = True, timeout
         tried = "; ".join(attempts) if attempts else ("downloads disabled" if not download else "no address known")
         problems.append(f"  {remote.name} {state}; tried: {tried}; expected {remote.checksum}")
     if problems:
+        for path in made:
+            try:
+                os.rmdir(path)  # only if empty
+            except OSError:
+                break
         raise DatasetUnavailableError(
             f"{name}: {len(problems)} file(s) unavailable:\n" + "\n".join(problems) +
             f"\nPut the original files by hand in {folder} (set ZEROGRAD_HOME to use another cache "

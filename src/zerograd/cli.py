@@ -12,7 +12,6 @@ standard error and a non-zero exit status.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -29,6 +28,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _writable_folder(path: str) -> str:
+    if not path:
+        raise CLIError("--out is empty: name a folder")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise CLIError(f"--out {path!r} is a file, not a folder")
     try:
         os.makedirs(path, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
@@ -100,14 +103,22 @@ def _train(args: argparse.Namespace) -> int:
 
     from zerograd.training import ConfigError, Trainer, TrainConfig, TrainingInterrupted, build_task
 
+    from zerograd.training import TrainingDiverged
+
     out = args.out
     created = not os.path.exists(out)
     config_path = os.path.join(out, "config.json")
     options = ("dataset", "model", "batch_size", "lr", "optimizer", "seed", "hidden", "bptt")
+    if args.resume and args.overwrite:
+        raise CLIError("--resume continues the run in --out and --overwrite replaces it: choose one")
+    if args.log_every is not None and args.log_every < 1:
+        raise CLIError(f"--log-every must be at least 1, got {args.log_every}")
     try:
         if args.resume:
             if not os.path.exists(config_path):
-                raise CLIError(f"--resume: no earlier run in {out!r} (config.json is missing)")
+                others = _run_files(out) if os.path.isdir(out) else []
+                raise CLIError(f"--resume: no earlier run in {out!r} (config.json is missing)"
+                               + ("; start again with --overwrite" if others else "; run without --resume first"))
             config = TrainConfig.load(config_path)
             for key in options:  # options given again must agree with the run; --epochs may grow
                 value = getattr(args, key)
@@ -116,6 +127,8 @@ def _train(args: argparse.Namespace) -> int:
                                    f"({getattr(config, key)}); resume with the same options")
             if args.epochs is not None:
                 config.epochs = args.epochs
+        elif args.bptt is not None and not (args.dataset == "sincurve" and args.model == "lstm"):
+            raise CLIError("--bptt applies to --dataset sincurve --model lstm only")
         else:
             given = {key: getattr(args, key) for key in options if getattr(args, key) is not None}
             config = TrainConfig(epochs=args.epochs, **given)
@@ -133,11 +146,22 @@ def _train(args: argparse.Namespace) -> int:
     try:
         np.random.seed(config.seed)
         task = build_task(config)
-        trainer = Trainer(task, out, progress=None if args.progress else False, log_every=args.log_every)
+        try:
+            trainer = Trainer(task, out, progress=None if args.progress else False, log_every=args.log_every)
+        except ValueError as e:  # options the data cannot serve (a batch longer than the sequence)
+            raise CLIError(str(e)) from None
         if args.resume:
             trainer.resume()
             if trainer.epoch >= config.epochs:
-                print(f"nothing to do: the run in {out} already has {trainer.epoch} epochs (pass --epochs to go on)")
+                if args.epochs is not None and args.epochs < trainer.epoch:
+                    raise CLIError(f"--epochs {args.epochs} is fewer than the {trainer.epoch} epochs the run in "
+                                   f"{out!r} has done")
+                missing = [p for p in _plot_names(task) if not os.path.exists(os.path.join(out, p))]
+                if missing:  # a run whose plots were cut short: draw them now
+                    _plots(task, trainer.history, out, f"{config.model.upper()} on {config.dataset}")
+                    print(f"drew {', '.join(missing)} in {out}")
+                print(f"nothing to do: the run in {out} already has {trainer.epoch} epochs (pass a larger --epochs "
+                      "to go on)")
                 return 0
             print(f"resuming from epoch {trainer.epoch} of {config.epochs}")
         else:
@@ -149,11 +173,14 @@ def _train(args: argparse.Namespace) -> int:
         if not started and created and os.path.isdir(out) and not os.listdir(out):
             os.rmdir(out)  # a failed start leaves no empty folder
     name = f"{config.model.upper()} on {config.dataset}"
-    print(f"training {name}: {config.epochs} epochs, batch {config.batch_size}, {config.optimizer} lr {config.lr}, "
+    print(f"training {name}: {config.epochs} epoch{'s' if config.epochs != 1 else ''}, batch {config.batch_size}, {config.optimizer} lr {config.lr}, "
           f"hidden {config.hidden}, seed {config.seed}")
     resume_command = f"zerograd train --out {out} --resume"
     try:
         history = trainer.run()
+    except TrainingDiverged as e:
+        print(f"zerograd: error: {e}", file=sys.stderr)
+        return 1
     except TrainingInterrupted as e:
         if e.saved_epoch is None:
             print(f"interrupted during epoch {e.epoch + 1}: no epoch was complete, nothing saved", file=sys.stderr)
@@ -171,12 +198,24 @@ def _train(args: argparse.Namespace) -> int:
         written += _plots(task, history, out, name)
     except ImportError as e:
         print(f"plots skipped: {e}")
+    except KeyboardInterrupt:
+        print(f"interrupted while drawing the plots: training is complete and saved; draw them with: "
+              f"{resume_command}", file=sys.stderr)
+        return 130
     last = history[-1]
     summary = f"test loss {last['test_loss']:.4f}"
     if last.get("test_accuracy") is not None:
         summary += f", test accuracy {last['test_accuracy']:.4f}"
     print(f"done: {summary}. Wrote {', '.join(written)} to {out}")
     return 0
+
+
+def _plot_names(task) -> list[str]:
+    """The pictures a finished run of ``task`` has."""
+    from zerograd.training import SequenceTask
+
+    return ["learning_curve.png"] + (["decision_boundary.png"] if task.config.dataset == "spiral" else
+                                     ["prediction.png"] if isinstance(task, SequenceTask) else [])
 
 
 def _plots(task, history: list, out: str, name: str) -> list[str]:
@@ -282,15 +321,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "train":
-            if args.dataset is not None and args.model is None:
-                args.model = "lstm" if args.dataset == "sincurve" else "mlp"
-            if not args.resume:
+            if not args.resume:  # (on --resume only the options given are compared with the run's)
                 args.dataset = args.dataset or "spiral"
-                args.model = args.model or "mlp"
+                args.model = args.model or ("lstm" if args.dataset == "sincurve" else "mlp")
             return _train(args)
         if args.command == "graph":
             return _graph(args)
-        return _demo()
+        if args.command == "demo":
+            return _demo()
+        build_parser().print_help()
+        return 2
     except CLIError as e:
         print(f"zerograd: error: {e}", file=sys.stderr)
         return 2
@@ -306,6 +346,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("zerograd: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (| head): leave quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -10,10 +10,13 @@ interrupted run loses nothing complete and writing costs little next to training
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Callable, Optional
@@ -95,15 +98,17 @@ class TrainConfig:
             with open(path, encoding="utf-8") as fh:
                 saved = json.load(fh)
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ConfigError(f"{path} is damaged ({e}); start the run again without --resume") from None
+            raise ConfigError(f"{path} is damaged ({e}); start again with --overwrite") from None
         names = {f.name for f in fields(cls)}
-        if not isinstance(saved, dict) or not set(saved) <= names:
-            unknown = sorted(set(saved) - names) if isinstance(saved, dict) else "not an object"
-            raise ConfigError(f"{path} is damaged (unknown settings: {unknown}); start the run again without --resume")
+        if not isinstance(saved, dict) or set(saved) != names:
+            problem = ("not an object" if not isinstance(saved, dict) else
+                       f"unknown settings: {sorted(set(saved) - names)}" if set(saved) - names else
+                       f"it lacks {', '.join(sorted(names - set(saved)))}")
+            raise ConfigError(f"{path} is damaged ({problem}); start again with --overwrite")
         try:
             return cls(**saved).resolved()
         except ConfigError as e:
-            raise ConfigError(f"{path} is damaged: {e}") from None
+            raise ConfigError(f"{path} is damaged: {e}; start again with --overwrite") from None
 
     def save(self, path: str) -> None:
         save_text(path, json.dumps(asdict(self), indent=2) + "\n")
@@ -272,9 +277,26 @@ def build_task(config: TrainConfig) -> Task:
 
 
 # ---------------------------------------------------------------------------------------- trainer
+@contextlib.contextmanager
+def _sigint_ignored():
+    """Ignore Ctrl-C for the duration (in the main thread; elsewhere signals cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _duration(seconds: float) -> str:
     """``3.4 ms`` below a second, ``12.34 s`` above."""
     return f"{seconds * 1e3:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+class TrainingDiverged(Exception):
+    """The loss stopped being a finite number (the learning rate is usually too high)."""
 
 
 class TrainingInterrupted(Exception):
@@ -367,20 +389,36 @@ class Trainer:
         CheckpointError naming the file."""
         path = self.path("checkpoint.npz")
         if not os.path.exists(path):
-            raise CheckpointError(f"--resume: no checkpoint in {self.out} (run without --resume first)")
+            raise CheckpointError(f"--resume: no checkpoint in {self.out} (the run stopped before its first save); "
+                                  "start again with --overwrite")
         if any(p.data is None for p in self.task.model.params()):
             self.task.build_lazy_parameters()
-        data = load_arrays(path, self._checkpoint_shapes())
 
-        def damaged(problem: str) -> CheckpointError:
-            return CheckpointError(f"--resume: {path} is damaged: {problem}")
+        def damaged(problem: str, name: str = "checkpoint.npz") -> CheckpointError:
+            return CheckpointError(f"--resume: {self.path(name)} is damaged: {problem}; start again with --overwrite")
 
-        missing = [k for k in self.CHECKPOINT_KEYS if k not in data]
-        if missing:
-            raise damaged(f"it lacks {', '.join(missing)}")
-        self.task.model.load_state_dict({k[len("model/"):]: v for k, v in data.items() if k.startswith("model/")})
-        self.optimizer.load_state_dict({k[len("optimizer/"):]: v for k, v in data.items()
-                                        if k.startswith("optimizer/")})
+        try:
+            data = load_arrays(path, self._checkpoint_shapes())
+            missing = [k for k in self.CHECKPOINT_KEYS if k not in data]
+            if missing:
+                raise damaged(f"it lacks {', '.join(missing)}")
+            model_state = {k[len("model/"):]: v for k, v in data.items() if k.startswith("model/")}
+            own = self.task.model.state_dict()
+            for key, value in model_state.items():
+                if key in own and value.dtype != own[key].dtype:
+                    raise damaged(f"model/{key} is {value.dtype}, the model's is {own[key].dtype}")
+            self.task.model.load_state_dict(model_state)
+            self.optimizer.load_state_dict({k[len("optimizer/"):]: v for k, v in data.items()
+                                            if k.startswith("optimizer/")})
+            best_path = self.path("best.npz")
+            if not os.path.exists(best_path):
+                raise damaged("it is missing", "best.npz")
+            load_arrays(best_path, {k: tuple(v.shape) for k, v in own.items()})
+        except CheckpointError as e:
+            if str(e).startswith("--resume:"):
+                raise
+            raise CheckpointError(f"--resume: {path} does not fit this run ({e}); start again with --overwrite") \
+                from None
         keys, pos = data["rng/keys"], data["rng/pos"]
         if keys.dtype.kind not in "iu" or pos.dtype.kind not in "iu" or not 0 <= int(pos) <= 624:
             raise damaged("the random generator's state is not valid")
@@ -397,20 +435,31 @@ class Trainer:
         self.epoch = int(epoch)
         best = float(data["best"])
         self.best = None if np.isnan(best) else best
-        self.history = self._read_metrics()[: self.epoch]
+        history = self._read_metrics()
+        if len(history) < self.epoch or [row["epoch"] for row in history[: self.epoch]] != \
+                list(range(1, self.epoch + 1)):
+            raise damaged(f"it holds {len(history)} epochs where the checkpoint has {self.epoch}", "metrics.csv")
+        self.history = history[: self.epoch]
         self._snapshot = data
         self._last_save = time.perf_counter()
 
     def _read_metrics(self) -> list[dict]:
+        """metrics.csv's complete rows (a row cut short by a kill ends them)."""
         path = self.path("metrics.csv")
         if not os.path.exists(path):
             return []
+        rows = []
         try:
             with open(path, newline="", encoding="utf-8") as fh:
-                return [{k: (None if v in ("", None) else int(v) if k == "epoch" else float(v))
-                         for k, v in row.items() if k in self.FIELDS} for row in csv.DictReader(fh)]
+                text = fh.read()
+            complete = text[: text.rfind("\n") + 1]
+            for row in csv.DictReader(complete.splitlines()):
+                if set(row) != set(self.FIELDS) or row["seconds"] in ("", None):
+                    break
+                rows.append({k: (None if v == "" else int(v) if k == "epoch" else float(v)) for k, v in row.items()})
         except (ValueError, UnicodeDecodeError, csv.Error) as e:
-            raise CheckpointError(f"--resume: {path} is damaged ({e})") from None
+            raise CheckpointError(f"--resume: {path} is damaged ({e}); start again with --overwrite") from None
+        return rows
 
     # ------------------------------------------------------------------------ epochs
     def run(self) -> list[dict]:
@@ -423,47 +472,67 @@ class Trainer:
         metrics = self._start_metrics()
         self.timings["files"] += time.perf_counter() - tick
         try:
-            while self.epoch < epochs:
-                bar.set_description(f"epoch {self.epoch + 1}/{epochs}")
-                tick = time.perf_counter()
-                train_loss, train_acc = self.task.train_epoch(self.loader, self.optimizer, bar)
-                trained = time.perf_counter()
-                test_loss, test_acc = self.task.evaluate()
-                evaluated = time.perf_counter()
-                self.epoch += 1
-                seconds = trained - tick
-                row = {"epoch": self.epoch, "train_loss": train_loss, "train_accuracy": train_acc,
-                       "test_loss": test_loss, "test_accuracy": test_acc, "seconds": round(seconds, 4)}
-                self.history.append(row)
-                bar.set_postfix_str(f"loss {train_loss:.4f}")
-                score = test_acc if test_acc is not None else -test_loss
-                if self.best is None or score > self.best:
-                    self.best = score
-                    self._best_weights = {k: np.array(v) for k, v in self.task.model.state_dict().items()}
-                metrics.write(self._csv_row(row) + "\n")
-                metrics.flush()
-                self._snapshot = self._state()
-                if self.epoch == epochs or evaluated - self._last_save >= self.save_every:
-                    self._write_files()
-                self.timings["train"] += seconds
-                self.timings["evaluate"] += evaluated - trained
-                self.timings["files"] += time.perf_counter() - evaluated
-                if self.epoch % self.log_every == 0 or self.epoch == epochs or self.epoch == 1:
-                    acc = "" if train_acc is None else f", accuracy {train_acc:.4f}"
-                    tacc = "" if test_acc is None else f", accuracy {test_acc:.4f}"
-                    bar.clear()
-                    self.log(f"epoch {self.epoch:>4}: train loss {train_loss:.4f}{acc} | test loss {test_loss:.4f}"
-                             f"{tacc} | {_duration(seconds)}")
-                    bar.refresh()
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # (a diverged loss is reported below)
+                self._epochs(bar, metrics)
+        except TrainingDiverged:
+            if self._snapshot is not None:
+                self._write_files()  # the last finite epoch
+            raise
         except KeyboardInterrupt:
             bar.close()
             metrics.close()
             saved = None
             if self._snapshot is not None:
-                self._write_files()
+                with _sigint_ignored():  # a second Ctrl-C must not cut this save short
+                    self._write_files()
                 saved = int(self._snapshot["epoch"])
             raise TrainingInterrupted(self.epoch, saved) from None
         finally:
             bar.close()
             metrics.close()
         return self.history
+
+    def _epochs(self, bar: Any, metrics: Any) -> None:
+        epochs = self.config.epochs
+        while self.epoch < epochs:
+            bar.set_description(f"epoch {self.epoch + 1}/{epochs}")
+            tick = time.perf_counter()
+            train_loss, train_acc = self.task.train_epoch(self.loader, self.optimizer, bar)
+            trained = time.perf_counter()
+            test_loss, test_acc = self.task.evaluate()
+            evaluated = time.perf_counter()
+            if not (math.isfinite(train_loss) and math.isfinite(test_loss)):
+                raise TrainingDiverged(f"epoch {self.epoch + 1}: the loss is not a finite number (train {train_loss},"
+                                       f" test {test_loss}); the learning rate ({self.config.lr}) is probably too "
+                                       f"high; epoch {self.epoch} is the last one saved")
+            self.epoch += 1
+            seconds = trained - tick
+            row = {"epoch": self.epoch, "train_loss": train_loss, "train_accuracy": train_acc,
+                   "test_loss": test_loss, "test_accuracy": test_acc, "seconds": round(seconds, 4)}
+            self.history.append(row)
+            bar.set_postfix_str(f"loss {train_loss:.4f}")
+            score = test_acc if test_acc is not None else -test_loss
+            if self.best is None or score > self.best:
+                self.best = score
+                self._best_weights = {k: np.array(v) for k, v in self.task.model.state_dict().items()}
+            metrics.write(self._csv_row(row) + "\n")
+            metrics.flush()
+            self._snapshot = self._state()
+            if self.epoch == epochs or evaluated - self._last_save >= self.save_every:
+                self._write_files()
+            self.timings["train"] += seconds
+            self.timings["evaluate"] += evaluated - trained
+            self.timings["files"] += time.perf_counter() - evaluated
+            if self.epoch % self.log_every == 0 or self.epoch == epochs or self.epoch == 1:
+                acc = "" if train_acc is None else f", accuracy {train_acc:.4f}"
+                tacc = "" if test_acc is None else f", accuracy {test_acc:.4f}"
+                bar.clear()
+                self._log(f"epoch {self.epoch:>4}: train loss {train_loss:.4f}{acc} | test loss {test_loss:.4f}"
+                          f"{tacc} | {_duration(seconds)}")
+                bar.refresh()
+
+    def _log(self, line: str) -> None:
+        try:
+            self.log(line)
+        except BrokenPipeError:  # the reader went away (| head): keep training, stop talking
+            self.log = lambda line: None
