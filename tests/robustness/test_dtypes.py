@@ -86,3 +86,19 @@ def test_test_mode_batch_norm_of_integers_uses_float_statistics():
     with zerograd.test_mode():
         y = bn(x).data
     assert y.dtype == np.float64 and np.abs(y).max() > 0
+
+
+@pytest.mark.parametrize("loss", [F.mean_squared_error, F.binary_cross_entropy, F.sigmoid_cross_entropy])
+def test_two_array_losses_compare_element_by_element_when_only_unit_axes_differ(loss):
+    p = np.array([[0.2], [0.9]])
+    t = np.array([0.0, 1.0])
+    assert np.allclose(loss(p, t).data, loss(p, t.reshape(2, 1)).data)   # never an N x N broadcast
+    with pytest.raises(ValueError, match="only axes of length 1 may differ"):
+        loss(np.full((2, 3), 0.5), np.zeros((3, 2)))
+
+
+def test_mse_of_a_1x1_prediction_against_a_1_target():   # the book's step 59 shapes
+    y = Variable(np.array([[0.5]]))
+    loss = F.mean_squared_error(y, np.array([1.0]))
+    loss.backward()
+    assert float(loss.data) == 0.25 and y.grad.shape == (1, 1)

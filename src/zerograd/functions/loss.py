@@ -38,9 +38,10 @@ class MeanSquaredError(BinaryFunction):
 
 def mean_squared_error(x0: Any, x1: Any) -> Variable:
     """Sum of squared differences divided by the length of axis 0 (the book's definition).
-    A plain-array target takes the prediction's dtype."""
+    A plain-array target takes the prediction's dtype. Shapes that differ only by axes of length
+    1 ((N, 1) and (N,)) are compared element by element, never broadcast into N x N."""
     x0 = as_variable(x0)
-    return MeanSquaredError()(x0, _constant_target(x1, x0))
+    return MeanSquaredError()(x0, _target_like("mean_squared_error", x1, x0))
 
 
 def _check_labels(op: str, x, t) -> None:
@@ -132,18 +133,10 @@ class SigmoidCrossEntropy(BinaryFunction):
 
 def sigmoid_cross_entropy(x: Any, t: Any) -> Variable:
     """Binary cross entropy of sigmoid(x) (logits) against targets t in {0, 1} (or [0, 1]),
-    summed and divided by len(x) as in the book; stable for any logit. ``t`` of another
-    shape with as many elements (labels (N,) for logits (N, 1)) is reshaped to x's shape."""
+    summed and divided by len(x) as in the book; stable for any logit. ``t`` whose shape differs
+    only by axes of length 1 (labels (N,) for logits (N, 1)) is reshaped to x's shape."""
     x = as_variable(x)
-    if isinstance(t, Variable) and t.requires_grad:
-        if t.shape != x.shape:
-            t = reshape(t, x.shape)
-    else:
-        t = _constant_target(t, x)
-        if t.size != x.size:
-            raise ValueError(f"sigmoid_cross_entropy: shapes {x.shape} and {t.shape} do not match")
-        t = t.reshape(x.shape)
-    return SigmoidCrossEntropy()(x, t)
+    return SigmoidCrossEntropy()(x, _target_like("sigmoid_cross_entropy", t, x))
 
 
 @names_errors("binary_cross_entropy")
@@ -151,11 +144,20 @@ def binary_cross_entropy(p: Any, t: Any, eps: float = 1e-7) -> Variable:
     """-mean(t log p + (1 - t) log(1 - p)) over all elements, for probabilities p
     (clipped to [eps, 1 - eps] so that p of exactly 0 or 1 stays finite)."""
     p = clip(p, eps, 1 - eps)
-    t = _constant_target(t, p)
-    if t.shape != p.shape:
-        raise ValueError(f"binary_cross_entropy: probabilities of shape {p.shape} and targets of shape "
-                         f"{t.shape} differ (they would broadcast into a wrong mean)")
+    t = _target_like("binary_cross_entropy", t, p)
     return -mean(t * log(p) + (1 - t) * log(1 - p))
+
+
+def _target_like(op: str, t: Any, x: Variable) -> Any:
+    """``t`` as the target of prediction ``x``: a constant takes x's dtype; a shape that differs
+    from x's only by axes of length 1 is reshaped to x's (element by element, as the numbers mean);
+    any other difference is an error naming ``op``."""
+    t = _constant_target(t, x)
+    if t.shape != x.shape:
+        if t.size != x.size or [n for n in t.shape if n != 1] != [n for n in x.shape if n != 1]:
+            raise ValueError(f"{op}: shapes {x.shape} and {t.shape} differ (only axes of length 1 may differ)")
+        t = reshape(t, x.shape) if isinstance(t, Variable) else t.reshape(x.shape)
+    return t
 
 
 def _constant_target(t: Any, like: Variable) -> Any:
