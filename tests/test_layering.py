@@ -15,7 +15,8 @@ LAYERS = [
     {"layers"},
     {"models", "optimizers"},
     {"datasets", "transforms", "dataloaders"},
-    {"training", "plotting", "cli", "__main__", "__init__"},
+    {"compat"},
+    {"training", "plotting", "cli", "book", "__main__", "__init__"},
 ]
 
 

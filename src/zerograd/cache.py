@@ -75,8 +75,9 @@ def file_checksum_ok(path: str, checksum: str) -> bool:
 
 
 def _download(url: str, folder: str, remote: RemoteFile, timeout: float, progress: bool) -> str:
-    """Fetch ``url`` into a temporary file in ``folder``; return its path once the checksum matches."""
-    h, digest = _hasher(remote.checksum)
+    """Fetch ``url`` into a temporary file in ``folder``; return its path once the checksum matches
+    (no checksum: once the transfer is complete)."""
+    h, digest = _hasher(remote.checksum or "sha256:-")
     tmp = os.path.join(folder, f".{remote.name}.part-{os.getpid()}")
     try:
         request = urllib.request.Request(url, headers={"User-Agent": "zerograd"})
@@ -99,7 +100,7 @@ def _download(url: str, folder: str, remote: RemoteFile, timeout: float, progres
                 bar.close()
             if expected is not None and received != expected:
                 raise IOError(f"transfer interrupted: got {received} of {expected} bytes")
-        if h.hexdigest() != digest:
+        if remote.checksum is not None and h.hexdigest() != digest:
             raise IOError(f"checksum mismatch ({remote.checksum.split(':')[0]} {h.hexdigest()}, expected {digest})")
         return tmp
     except BaseException:
@@ -131,7 +132,7 @@ def _missing_folders(folder: str) -> list[str]:
 
 
 def fetch(name: str, files: Sequence[RemoteFile], download: bool = True, timeout: float = 30.0,
-          progress: bool = True, kind: str = "datasets") -> dict[str, str]:
+          progress: bool = True, kind: str = "datasets", allow_unverified: bool = False) -> dict[str, str]:
     """Make sure every file of ``name`` (a dataset, or a model with ``kind='models'``) is in the cache, verified; return their paths.
 
     Raises :class:`DatasetUnavailableError` naming every file that is missing (or corrupt),
@@ -142,7 +143,7 @@ def fetch(name: str, files: Sequence[RemoteFile], download: bool = True, timeout
     paths: dict[str, str] = {}
     problems: list[str] = []
     for remote in files:
-        if remote.checksum is None:
+        if remote.checksum is None and not allow_unverified:
             raise DatasetUnavailableError(
                 f"{name}: no published checksum is known for {remote.name}, so zerograd will not use or "
                 f"download it unverified. Get it yourself (from {', '.join(remote.urls) or 'its publisher'}), "
@@ -150,7 +151,7 @@ def fetch(name: str, files: Sequence[RemoteFile], download: bool = True, timeout
         path = os.path.join(folder, remote.name)
         corrupt = False
         if os.path.exists(path):
-            if file_checksum_ok(path, remote.checksum):
+            if remote.checksum is None or file_checksum_ok(path, remote.checksum):
                 paths[remote.name] = path
                 continue
             corrupt = True
@@ -175,7 +176,8 @@ def fetch(name: str, files: Sequence[RemoteFile], download: bool = True, timeout
             continue
         state = "is corrupt (checksum mismatch)" if corrupt else "is missing"
         tried = "; ".join(attempts) if attempts else ("downloads disabled" if not download else "no address known")
-        problems.append(f"  {remote.name} {state}; tried: {tried}; expected {remote.checksum}")
+        problems.append(f"  {remote.name} {state}; tried: {tried}"
+                        + (f"; expected {remote.checksum}" if remote.checksum else ""))
     if problems:
         for path in made:
             try:

@@ -5,6 +5,7 @@
     zerograd train --resume   continue a run exactly where it stopped (--overwrite: replace it)
     zerograd graph            write the computational graph of a small model
     zerograd demo             the engine at work: the seed's rule, higher-order derivatives
+    zerograd book PROGRAM.py  run a program written for DeZero (import dezero) on zerograd
 
 Errors (bad options, a missing dataset, a folder that cannot be written) are one line on
 standard error and a non-zero exit status.
@@ -287,6 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"zerograd {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     sub.add_parser("demo", help="show automatic differentiation at work")
+    book = sub.add_parser("book", help="run a program written for DeZero (import dezero) on zerograd",
+                          description="Run PROGRAM.py (or -m MODULE) with `import dezero` served by zerograd.")
+    book.add_argument("program", nargs=argparse.REMAINDER, help="PROGRAM.py [ARGS...] or -m MODULE [ARGS...]")
     train = sub.add_parser("train", help="train a model, with progress, metrics, checkpoints and plots")
     train.add_argument("--dataset", choices=DATASETS, default=None, help="default: spiral")
     train.add_argument("--model", choices=MODELS, default=None, help="default: mlp (lstm for sincurve)")
@@ -318,6 +322,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from zerograd.datasets import DatasetUnavailableError
     from zerograd.serialization import CheckpointError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["book"]:  # everything after it is the program's (argparse would read its options)
+        from zerograd.book import run as run_book
+
+        return run_book(argv[1:])
     try:
         args = build_parser().parse_args(argv)
         if args.command == "train":

@@ -203,6 +203,8 @@ def _store(v: Variable, g, held: set) -> None:
         g = _output_variable(g, False)
     old = v.grad
     if old is not None:
+        if not isinstance(old, Variable):  # an array (DeZero's simple core keeps gradients so)
+            old = Variable(old, requires_grad=False)
         g = old + g if Config.enable_backprop else Variable(old.data + g.data, requires_grad=False)
     v.grad = g
     held.add(id(g.data))
