@@ -219,3 +219,39 @@ def test_the_compatibility_names_live_in_one_module():
     assert np.array_equal(compat.max_backward_shape(np.zeros((2, 3, 4)), 1), [2, 1, 4])
     assert compat.reshape_sum_backward(np.zeros((2, 4)), (2, 3, 4), 1, False).shape == (2, 1, 4)
     assert np.allclose(compat.logsumexp(np.log(np.array([[1.0, 3.0]]))), np.log(4.0))
+
+
+def test_dezero_rules_inside_the_runner_only(tmp_path):
+    # a Variable made under no_grad is a leaf that gets a gradient (DeZero); sum_to keeps DeZero's
+    # result where zerograd refuses; a missing Graphviz is a warning, not the end of the program
+    result = book(tmp_path, """
+        import numpy as np
+        import dezero
+        from dezero import Variable
+        import dezero.functions as F
+        from dezero.utils import gradient_check, plot_dot_graph, sum_to
+
+        W = Variable(np.ones(2))
+        with dezero.no_grad():
+            W = W - 0.5
+        F.sum(W * W).backward()
+        print(W.grad)
+        print(F.sum_to(np.ones((10, 20, 20)), (10,)).shape, sum_to(np.ones((4, 3)), (1, 3)).shape)
+        print(gradient_check(lambda v: F.sum_to(v, (10,)), np.random.rand(10, 20, 20)))
+        plot_dot_graph(F.sum(W), to_file="graph.png")
+        print("after the picture")
+    """, env={"PATH": "/nonexistent"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:4] == ["variable([1. 1.])", "(20,) (1, 3)", "True", "after the picture"]
+    assert "Graphviz" in result.stderr and "the program goes on" in result.stderr
+
+
+def test_outside_the_runner_zerograd_keeps_its_own_rules():
+    import zerograd
+    import zerograd.functions as F
+    W = zerograd.Variable(np.ones(2))
+    with zerograd.no_grad():
+        W = W - 0.5
+    assert not W.requires_grad
+    with pytest.raises(ValueError, match="sum_to"):
+        F.sum_to(np.ones((10, 20, 20)), (10,))

@@ -43,7 +43,7 @@ MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "dezero.dataloaders": ((), ("zerograd.dataloaders",)),
     "dezero.datasets": (("Shakespear", "get_file", "cache_dir"), ("zerograd.datasets", "zerograd.transforms")),
     "dezero.functions": (("softmax_simple", "softmax_cross_entropy_simple", "mean_squared_error_simple",
-                          "sigmoid_simple", "linear_simple", "batch_nrom"), _F),
+                          "sigmoid_simple", "linear_simple", "batch_nrom", "sum_to"), _F),
     "dezero.functions_conv": (("im2col_array", "col2im_array"),
                               ("zerograd.functions.conv", "zerograd.functions.conv_utils") + _F),
     "dezero.layers": ((), ("zerograd.layers", "zerograd.functions.conv_utils")),
@@ -51,12 +51,13 @@ MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "dezero.optimizers": ((), ("zerograd.optimizers",)),
     "dezero.transforms": ((), ("zerograd.transforms",)),
     "dezero.utils": (("array_equal", "array_allclose", "gradient_check", "numerical_grad", "reshape_sum_backward",
-                      "max_backward_shape", "logsumexp", "get_file", "show_progress", "cache_dir"),
+                      "max_backward_shape", "logsumexp", "get_file", "show_progress", "cache_dir", "plot_dot_graph"),
                      ("zerograd.utils", "zerograd.functions.conv_utils")),
 }
 #: Names that differ from module to module.
 EXTRA: dict[str, dict[str, Any]] = {
     "dezero": {"is_simple_core": False, "__version__": DEZERO_VERSION},
+    "dezero.utils": {"sum_to": compat.sum_to_array},
     "dezero.core_simple": {"Variable": compat.SimpleVariable},
 }
 
@@ -163,7 +164,8 @@ def run(argv: Sequence[str]) -> int:
     try:
         # DeZero keeps a gradient in the dtype it is computed in (a float32 weight meeting float64
         # data gets a float64 gradient); the book's printed numbers depend on it
-        with using_config("strict_grad_dtype", False):
+        # and every Variable gets a gradient: one computed under no_grad() is a new leaf, not a constant
+        with using_config("strict_grad_dtype", False), using_config("unrecorded_outputs_require_grad", True):
             if module:
                 sys.path.insert(0, os.getcwd())
                 runpy.run_module(target, run_name="__main__", alter_sys=True)

@@ -17,6 +17,7 @@ zerograd's own API stays strict; these names are served to programs run by ``zer
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any, Optional
 
 import numpy as np
@@ -29,12 +30,13 @@ from zerograd.config import no_grad
 from zerograd.core import Variable, as_array
 from zerograd.datasets import Shakespeare
 from zerograd.utils import numerical
+from zerograd.utils import plot_dot_graph as _plot_dot_graph
 
 __all__ = ["SimpleVariable", "setup_variable", "as_variable", "softmax_simple", "softmax_cross_entropy_simple",
            "mean_squared_error_simple", "sigmoid_simple", "linear_simple", "batch_nrom", "array_equal",
            "array_allclose", "gradient_check", "numerical_grad", "reshape_sum_backward", "max_backward_shape",
            "logsumexp", "get_file", "show_progress", "cache_dir", "Shakespear", "im2col_array", "col2im_array",
-           "gpu_enable", "KNOWN_FILES"]
+           "gpu_enable", "KNOWN_FILES", "sum_to", "sum_to_array", "plot_dot_graph"]
 
 gpu_enable = backend.cp is not None
 Shakespear = Shakespeare  # DeZero's spelling
@@ -105,6 +107,40 @@ def linear_simple(x: Any, W: Any, b: Any = None) -> Variable:
 def batch_nrom(x: Any, gamma: Any, beta: Any, mean: Any, var: Any, decay: float = 0.9, eps: float = 2e-5) -> Variable:
     """DeZero's misspelt name of ``batch_norm``."""
     return F.batch_norm(x, gamma, beta, mean, var, decay, eps)
+
+
+def _dezero_sum_axes(x_shape: tuple, shape: tuple) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    lead = len(x_shape) - len(shape)
+    return tuple(range(lead)), tuple(i + lead for i, n in enumerate(shape) if n == 1)
+
+
+def sum_to_array(x: Any, shape: tuple) -> Any:
+    """DeZero's ``utils.sum_to``: sum the leading axes and those where ``shape`` has 1. Where x does
+    not broadcast from ``shape`` the result is not of that shape (zerograd's own refuses)."""
+    lead_axes, ones = _dezero_sum_axes(x.shape, tuple(shape))
+    y = x.sum(lead_axes + ones, keepdims=True)
+    return y.squeeze(lead_axes) if lead_axes else y
+
+
+def sum_to(x: Any, shape: tuple) -> Variable:
+    """DeZero's ``F.sum_to``: zerograd's where x broadcasts from ``shape``; otherwise DeZero's
+    result of :func:`sum_to_array` (its own tests check that gradient)."""
+    x = as_variable(x)
+    lead_axes, ones = _dezero_sum_axes(x.shape, tuple(shape))
+    if all(n == 1 or n == m for n, m in zip(shape, x.shape[len(lead_axes):])):
+        return F.sum_to(x, tuple(shape))
+    y = F.sum(x, axis=lead_axes + ones, keepdims=True)
+    return F.reshape(y, y.shape[len(lead_axes):]) if lead_axes else y
+
+
+def plot_dot_graph(output: Variable, verbose: bool = True, to_file: str = "graph.png") -> Optional[str]:
+    """DeZero's: draw the graph with Graphviz; without Graphviz, say so on stderr and go on (as
+    DeZero's shell call does) instead of stopping the program."""
+    try:
+        return _plot_dot_graph(output, verbose=verbose, to_file=to_file)
+    except RuntimeError as e:
+        print(f"{e} (the program goes on)", file=sys.stderr)
+        return None
 
 
 # -------------------------------------------------------------------------------- DeZero's utils

@@ -167,7 +167,8 @@ class Function:
                 if x.generation > gen:
                     gen = x.generation
         multi = type(ys) is tuple
-        outputs = [_output_variable(y, record) for y in ys] if multi else [_output_variable(ys, record)]
+        keep = record or Config.unrecorded_outputs_require_grad
+        outputs = [_output_variable(y, keep) for y in ys] if multi else [_output_variable(ys, keep)]
         if record:
             for y in outputs:
                 y.creator = self
@@ -262,7 +263,7 @@ class UnaryFunction(Function):
         else:
             v.creator = None
             v.generation = 0
-            v.requires_grad = False
+            v.requires_grad = Config.unrecorded_outputs_require_grad
         return v
 
 
@@ -297,7 +298,7 @@ class BinaryFunction(Function):
         else:
             v.creator = None
             v.generation = 0
-            v.requires_grad = False
+            v.requires_grad = Config.unrecorded_outputs_require_grad
         return v
 
 
