@@ -16,7 +16,7 @@ LAYERS = [
     {"models", "optimizers"},
     {"datasets", "transforms", "dataloaders"},
     {"compat"},
-    {"training", "plotting", "cli", "book", "__main__", "__init__"},
+    {"training", "plotting", "cli", "book", "func", "__main__", "__init__"},
 ]
 
 

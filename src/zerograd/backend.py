@@ -70,3 +70,11 @@ def float_dtype(dtype: Any) -> np.dtype:
     input needs a fractional result (NumPy's promotion of integers with floats)."""
     dtype = np.dtype(dtype)
     return dtype if dtype.kind in "fc" else np.dtype(np.float64)
+
+
+def manual_seed(seed: int) -> None:
+    """Seed what zerograd draws from: NumPy's global generator (initializers, dropout, shuffling,
+    the datasets' noise) and CuPy's when it is installed."""
+    np.random.seed(seed)
+    if cp is not None:
+        cp.random.seed(seed)

@@ -24,6 +24,7 @@ from typing import Any, Optional, Sequence
 
 from zerograd import compat
 from zerograd.config import using_config
+from zerograd.core import function
 
 DEZERO_VERSION = "0.0.13"
 
@@ -165,7 +166,8 @@ def run(argv: Sequence[str]) -> int:
         # DeZero keeps a gradient in the dtype it is computed in (a float32 weight meeting float64
         # data gets a float64 gradient); the book's printed numbers depend on it
         # and every Variable gets a gradient: one computed under no_grad() is a new leaf, not a constant
-        with using_config("strict_grad_dtype", False), using_config("unrecorded_outputs_require_grad", True):
+        function.UNRECORDED_OUTPUTS_REQUIRE_GRAD = True
+        with using_config("strict_grad_dtype", False):
             if module:
                 sys.path.insert(0, os.getcwd())
                 runpy.run_module(target, run_name="__main__", alter_sys=True)

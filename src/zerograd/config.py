@@ -5,9 +5,6 @@
 ``Config.strict_grad_dtype``: a gradient takes its variable's dtype, as in PyTorch (False:
 DeZero's rule, which the book's printed numbers depend on: a gradient keeps the dtype it was
 computed in, so a float32 weight used with float64 data gets a float64 gradient).
-``Config.unrecorded_outputs_require_grad``: an output computed without recording (under
-``no_grad()``, or from constants alone) is a constant (False, as in PyTorch), or a new leaf that
-gets a gradient when used later (True: DeZero's rule, where every Variable does; ``zerograd book``).
 
 Each thread sees its own values, so one thread inside ``no_grad()`` never
 switches off the graph of another.
@@ -25,7 +22,6 @@ class _Config(threading.local):
         self.enable_backprop = True
         self.train = True
         self.strict_grad_dtype = True
-        self.unrecorded_outputs_require_grad = False
 
 
 Config = _Config()

@@ -53,6 +53,10 @@ case("rdiv", F.rdiv, positive(2, 3), randn(3))
 case("neg", F.neg, randn(2, 3))
 case("pow", lambda x: F.pow(x, 3), randn(2, 3))
 case("pow", lambda x: F.pow(x, 0.5), positive(4), label="pow-sqrt")
+for a, b in BROADCAST_PAIRS:
+    case("power", F.power, positive(*a), randn(*b), label=f"power-{a}-{b}")
+case("power", lambda e: 2.0 ** e, randn(2, 3), label="power-rpow")
+case("power", lambda x, e: x ** e, positive(3), randn(3), label="power-operator")
 case("copy", F.copy, randn(3))
 for name in ("exp", "sin", "cos", "tanh", "square"):
     case(name, getattr(F, name), randn(2, 3))
@@ -162,7 +166,7 @@ def test_gradient(fn, inputs, order):
     assert gradient_check(fn, *inputs, order=order)
 
 
-ELEMENTWISE = {"add", "sub", "mul", "div", "rsub", "rdiv", "neg", "pow", "copy", "exp", "sin", "cos", "tanh",
+ELEMENTWISE = {"add", "sub", "mul", "div", "rsub", "rdiv", "neg", "pow", "power", "copy", "exp", "sin", "cos", "tanh",
                "square", "log", "sqrt", "sigmoid", "relu", "leaky_relu", "gelu", "abs", "clip", "maximum",
                "minimum", "where"}
 THIRD_ORDER = [c for c in CASES if c.id.split("-")[0] in ELEMENTWISE]

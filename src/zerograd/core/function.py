@@ -106,6 +106,13 @@ def _inputs_as_variables(func: "Function", inputs: tuple) -> list:
     return xs
 
 
+#: An output computed without recording (under ``no_grad()``, or from constants alone) is a constant
+#: (False: zerograd's and PyTorch's rule), or a new leaf that gets a gradient when used later (True:
+#: DeZero's, where every Variable does; ``zerograd book`` sets it for its process). A module global,
+#: not a Config switch: it is read on the hot no-record path.
+UNRECORDED_OUTPUTS_REQUIRE_GRAD = False
+
+
 def _output_variable(y, record: bool) -> Variable:
     """A new Variable around forward result ``y`` (a 0-d NumPy scalar becomes a 0-d array)."""
     v = _new_object(Variable)
@@ -167,7 +174,7 @@ class Function:
                 if x.generation > gen:
                     gen = x.generation
         multi = type(ys) is tuple
-        keep = record or Config.unrecorded_outputs_require_grad
+        keep = record or UNRECORDED_OUTPUTS_REQUIRE_GRAD
         outputs = [_output_variable(y, keep) for y in ys] if multi else [_output_variable(ys, keep)]
         if record:
             for y in outputs:
@@ -263,7 +270,7 @@ class UnaryFunction(Function):
         else:
             v.creator = None
             v.generation = 0
-            v.requires_grad = Config.unrecorded_outputs_require_grad
+            v.requires_grad = UNRECORDED_OUTPUTS_REQUIRE_GRAD
         return v
 
 
@@ -298,7 +305,7 @@ class BinaryFunction(Function):
         else:
             v.creator = None
             v.generation = 0
-            v.requires_grad = Config.unrecorded_outputs_require_grad
+            v.requires_grad = UNRECORDED_OUTPUTS_REQUIRE_GRAD
         return v
 
 

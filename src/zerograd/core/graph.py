@@ -30,12 +30,15 @@ from __future__ import annotations
 
 import heapq
 import threading
+from typing import Optional, Sequence
 
 import numpy as np
 
 from zerograd.backend import array_types, as_cupy, as_numpy, get_array_module
 from zerograd.config import Config, using_config
+from zerograd.core import anomaly
 from zerograd.core.function import _output_variable
+from zerograd.core.hooks import hooks as _hooks, run_hooks
 from zerograd.core.ops import cast, copy
 from zerograd.core.variable import Variable
 
@@ -51,13 +54,16 @@ class _Sum:
         self.g = g
 
 
-def backward(y: Variable, retain_grad: bool = False, create_graph: bool = False) -> None:
+def backward(y: Variable, retain_grad: bool = False, create_graph: bool = False,
+             inputs: Optional[Sequence[Variable]] = None) -> None:
     """Accumulate d(y)/d(v) into ``v.grad`` for every variable ``v`` that ``y`` depends on.
 
     ``retain_grad=True`` also keeps the gradients of intermediate variables.
     ``create_graph=True`` records the backward computations, so that the gradients can be
-    differentiated again.
+    differentiated again. ``inputs`` (PyTorch's): only these variables' ``.grad`` change
+    (an intermediate one among them gets its gradient as with ``retain_grad``).
     """
+    only = None if inputs is None else {id(v) for v in inputs}
     data = y.data
     if data is None:
         raise ValueError("backward: the variable holds no data")
@@ -89,12 +95,12 @@ def backward(y: Variable, retain_grad: bool = False, create_graph: bool = False)
     try:
         if create_graph:
             seed = given if given is not None else Variable(seed, requires_grad=False)
-        _walk(y, seed, retain_grad, held)
+        _walk(y, seed, retain_grad, held, only)
     finally:
         Config.enable_backprop = old
 
 
-def _walk(y: Variable, seed, retain_grad: bool, held: set) -> None:
+def _walk(y: Variable, seed, retain_grad: bool, held: set, only: Optional[set] = None) -> None:
     graph = Config.enable_backprop
     heappop, heappush = heapq.heappop, heapq.heappush
     heap = [(-y.generation, 0, y.creator, y)]  # (-generation, tie-breaker, function, an output)
@@ -102,10 +108,15 @@ def _walk(y: Variable, seed, retain_grad: bool, held: set) -> None:
     counter = 1
     pending = {y: seed}
     leaves = []
+    hooks = _hooks if len(_hooks) else None  # (looked up once per walk: no cost without hooks)
+    check = anomaly.check_backward  # None unless detect_anomaly() is on
     while heap:
         _, _, f, out = heappop(heap)
         if type(f._out) is tuple:  # several outputs
             gys, got = _output_grads(f, pending, graph)
+            if hooks is not None:
+                outs = [ref() for ref in f._out]
+                gys = [run_hooks(o, g, graph) if o in hooks else g for o, g in zip(outs, gys)]
             if retain_grad:
                 _retain(f, gys, got, y, held)
             if graph:
@@ -119,7 +130,9 @@ def _walk(y: Variable, seed, retain_grad: bool, held: set) -> None:
             gy = pending.pop(out)
             if type(gy) is _Sum:
                 gy = gy.g
-            if retain_grad and out is not y:  # y.grad is the seed itself
+            if hooks is not None and out in hooks:
+                gy = run_hooks(out, gy, graph)
+            if (retain_grad or only is not None and id(out) in only) and out is not y:  # y.grad is the seed
                 with _store_lock:
                     _store(out, gy, held)
             if graph:
@@ -129,6 +142,8 @@ def _walk(y: Variable, seed, retain_grad: bool, held: set) -> None:
             else:
                 array_backward = f._array_walk_backward
                 gxs = array_backward(gy) if array_backward else _book_style_backward(f, (gy,), held)
+        if check is not None:
+            check(f, gxs)
         inputs = f.inputs
         checked = not f.elementwise  # an elementwise dx is shaped and typed like x by construction
         if not checked:
@@ -172,9 +187,15 @@ def _walk(y: Variable, seed, retain_grad: bool, held: set) -> None:
                     queued.add(xc)
                     heappush(heap, (-x.generation, counter, xc, x))
                     counter += 1
+    if hooks is not None:
+        for x in leaves:
+            if x in hooks:
+                g = pending[x]
+                pending[x] = run_hooks(x, g.g if type(g) is _Sum else g, graph)
     with _store_lock:
         for x in leaves:
-            _store(x, pending[x], held)
+            if only is None or id(x) in only:
+                _store(x, pending[x], held)
 
 
 def _retain(f, gys, got, y: Variable, held: set) -> None:

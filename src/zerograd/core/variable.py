@@ -79,6 +79,25 @@ class Variable:
     def __bool__(self) -> bool:
         return bool(self.data)
 
+    def _one_element(self, what: str) -> Any:
+        if self.data is None or self.data.size != 1:
+            shape = None if self.data is None else self.data.shape
+            raise TypeError(f"{what}() of a variable needs exactly one element, got shape {shape}")
+        return self.data.item()
+
+    def __float__(self) -> float:
+        """``float(v)`` for a variable of one element (any shape: (), (1,), (1, 1))."""
+        return float(self._one_element("float"))
+
+    def __int__(self) -> int:
+        """``int(v)`` for a variable of one element."""
+        return int(self._one_element("int"))
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        """``np.asarray(v)`` is ``v.data`` (a NumPy array; a CuPy one is refused by NumPy as usual)."""
+        data = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return data.copy() if copy else data
+
     # ----------------------------------------------------------------- graph
     def set_creator(self, func: "Function") -> None:
         self.creator = func
@@ -127,8 +146,16 @@ class Variable:
     def tolist(self):
         return self.data.tolist()
 
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (copied from the GPU if need be; no copy on the CPU)."""
+        return as_numpy(self.data)
+
+    def detach(self) -> "Variable":
+        """A constant Variable on the same data: no creator, no gradient (shares the array)."""
+        return Variable(self.data, name=self.name, requires_grad=False)
+
     if TYPE_CHECKING:  # installed at import time by zerograd.core.graph, .ops and zerograd.functions
-        def backward(self, retain_grad: bool = False, create_graph: bool = False) -> None: ...
+        def backward(self, retain_grad: bool = False, create_graph: bool = False, inputs: Any = None) -> None: ...
         def astype(self, dtype: Any) -> "Variable": ...
         def __add__(self, other: Any) -> "Variable": ...
         def __radd__(self, other: Any) -> "Variable": ...
@@ -140,6 +167,8 @@ class Variable:
         def __rtruediv__(self, other: Any) -> "Variable": ...
         def __neg__(self) -> "Variable": ...
         def __pow__(self, c: Any) -> "Variable": ...
+        def __rpow__(self, c: Any) -> "Variable": ...
+        def register_hook(self, fn: Any) -> Any: ...
         def __matmul__(self, other: Any) -> "Variable": ...
         def __rmatmul__(self, other: Any) -> "Variable": ...
         def __getitem__(self, index: Any) -> "Variable": ...

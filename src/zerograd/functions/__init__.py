@@ -8,7 +8,7 @@ from zerograd.core.ops import add, broadcast_to, copy, div, mul, neg, pow, rdiv,
 from zerograd.functions.combine import abs, argmax, clip, concat, maximum, minimum, split, stack, where
 from zerograd.functions.conv import (average_pooling, col2im, conv2d, conv2d_simple, deconv2d, im2col, pooling,
                                     pooling_simple)
-from zerograd.functions.elementwise import cos, exp, log, sin, sqrt, square, tanh
+from zerograd.functions.elementwise import cos, exp, log, power, sin, sqrt, square, tanh
 from zerograd.functions.indexing import get_item
 from zerograd.functions.linalg import dot, linear, matmul
 from zerograd.functions.reduction import average, logsumexp, max, mean, min, std, sum, var

@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from zerograd.core import Variable
-from zerograd.functions import combine, indexing, linalg, reduction, shape
+from zerograd.core.ops import pow as _const_pow
+from zerograd.functions import combine, elementwise, indexing, linalg, reduction, shape
 
 
 def _reshape(self: Variable, *shape: Any) -> Variable:
@@ -49,6 +50,18 @@ def _rmatmul(self: Variable, other: Any) -> Variable:
     return linalg.matmul(other, self)
 
 
+def _pow(self: Variable, c: Any) -> Variable:
+    """``v ** c``: a Python-number exponent takes ``pow``; a Variable or array one, ``power``."""
+    if isinstance(c, (int, float)) and not isinstance(c, bool):
+        return _const_pow(self, c)
+    return elementwise.power(self, c)
+
+
+def _rpow(self: Variable, base: Any) -> Variable:
+    """``2 ** v``: differentiable in the exponent."""
+    return elementwise.power(base, self)
+
+
 shape_mod = shape
 
 Variable.reshape = _reshape
@@ -65,3 +78,5 @@ Variable.__rmatmul__ = _rmatmul
 Variable.__getitem__ = indexing.get_item
 Variable.__abs__ = combine.abs
 Variable.clip = combine.clip
+Variable.__pow__ = _pow
+Variable.__rpow__ = _rpow

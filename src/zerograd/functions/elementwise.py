@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from zerograd.core import UnaryFunction, Variable
+from zerograd.core import BinaryFunction, UnaryFunction, Variable
+from zerograd.core.ops import _sum_to
 
 
 class Exp(UnaryFunction):
@@ -106,6 +107,35 @@ class Sqrt(UnaryFunction):
 
     def backward(self, gy):
         return gy / (self.output() * 2)
+
+
+class Power(BinaryFunction):
+    """y = x0 ** x1 where the exponent may vary too; dx0 = dy * x1 * x0 ** (x1 - 1),
+    dx1 = dy * y * log(x0), taken as 0 where x0 == 0 (so 0 ** x has a finite exponent gradient,
+    as in PyTorch). Both sum back over broadcast axes."""
+
+    __slots__ = ()
+    keeps_outputs = True
+
+    def forward(self, x0, x1):
+        return x0 ** x1
+
+    def backward(self, gy):
+        v0, v1 = self.inputs
+        x0, x1 = self.input(0), self.input(1)
+        gx0 = gx1 = None
+        if v0.requires_grad:
+            gx0 = _sum_to(gy * x1 * x0 ** (x1 - 1), v0.data.shape)
+        if v1.requires_grad:
+            at_zero = (v0.data == 0).astype(v0.data.dtype)  # log(x0 + 1) = 0 there
+            gx1 = _sum_to(gy * self.output() * log_(x0 + at_zero), v1.data.shape)
+        return gx0, gx1
+
+
+def power(x0: Any, x1: Any) -> Variable:
+    """``x0 ** x1``, differentiable in both (``v ** w``, ``2 ** v``); a Python-number exponent
+    takes the lighter ``pow``."""
+    return Power()(x0, x1)
 
 
 def exp(x: Any) -> Variable:
