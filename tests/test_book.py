@@ -111,13 +111,26 @@ def test_a_name_zerograd_lacks_is_a_clear_error(tmp_path):
     assert "module 'dezero.functions' has no attribute 'no_such_function'" in result.stderr
 
 
+def _numpy_refuses_float_of_1x1():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            float(np.array([[0.5]]))
+        except TypeError:
+            return True
+    return False
+
+
 def test_numpy_2_refusals_are_one_line_with_the_fix(tmp_path):
+    result = book(tmp_path, "import numpy as np\nprint(np.int(3))\n")
+    assert result.returncode == 1 and "NumPy 2 removed np.int: write int" in result.stderr
+    if not _numpy_refuses_float_of_1x1():
+        pytest.skip("this NumPy only warns on float() of a 1x1 array")
     result = book(tmp_path, "import numpy as np\nimport dezero\nx = np.array([[0.5]])\nprint(float(x))\n")
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "line 4 (print(float(x)))" in result.stderr
     assert "float(x.item())" in result.stderr
-    result = book(tmp_path, "import numpy as np\nprint(np.int(3))\n")
-    assert result.returncode == 1 and "NumPy 2 removed np.int: write int" in result.stderr
 
 
 def test_program_arguments_and_exit_codes(tmp_path):
@@ -132,12 +145,13 @@ def test_the_hook_leaves_a_real_dezero_alone_outside_the_runner(tmp_path):
     real = tmp_path / "site" / "dezero"
     real.mkdir(parents=True)
     (real / "__init__.py").write_text("WHO = 'the real DeZero'\n")
-    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    site = os.pathsep.join(filter(None, [str(tmp_path / "site"), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": site}
     outside = subprocess.run([sys.executable, "-c", "import zerograd, zerograd.book, dezero; print(dezero.WHO)"],
                              capture_output=True, text=True, env=env, timeout=60)
     assert outside.stdout.strip() == "the real DeZero"
     inside = book(tmp_path, "import dezero\nprint(getattr(dezero, 'WHO', 'zerograd'), dezero.Variable.__module__)\n",
-                  env={"PYTHONPATH": str(tmp_path / "site")})
+                  env={"PYTHONPATH": site})
     assert inside.stdout.strip() == "zerograd zerograd.core.variable"
     import zerograd  # noqa: F401
     assert not any(name == "dezero" or name.startswith("dezero.") for name in sys.modules)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 try:  # CuPy is optional; zerograd never needs it to import.
-    import cupy as cp  # type: ignore[import-not-found]
+    import cupy as cp
 
     gpu_enable = True
 except Exception:  # ImportError, or a CuPy that cannot find CUDA
@@ -19,7 +19,7 @@ except Exception:  # ImportError, or a CuPy that cannot find CUDA
     gpu_enable = False
 
 #: Types accepted as array data by :class:`zerograd.Variable`.
-array_types: tuple[type, ...] = (np.ndarray,) if cp is None else (np.ndarray, cp.ndarray)
+array_types: tuple[type[Any], ...] = (np.ndarray,) if cp is None else (np.ndarray, cp.ndarray)
 
 
 def get_array_module(x: Any):

@@ -16,7 +16,7 @@ import argparse
 import os
 import sys
 import tempfile
-from typing import Optional, Sequence
+from typing import NoReturn, Optional, Sequence, cast
 
 
 class CLIError(Exception):
@@ -24,7 +24,7 @@ class CLIError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, not usage plus message
+    def error(self, message: str) -> NoReturn:  # one line, not usage plus message
         raise CLIError(f"{message} (see '{self.prog} --help')")
 
 
@@ -58,10 +58,12 @@ def _demo() -> int:
     z = (1 + (a + b + 1) ** 2 * (19 - 14 * a + 3 * a ** 2 - 14 * b + 6 * a * b + 3 * b ** 2)) * (
         30 + (2 * a - 3 * b) ** 2 * (18 - 32 * a + 12 * a ** 2 + 48 * b - 36 * a * b + 27 * b ** 2))
     z.backward()
+    assert a.grad is not None and b.grad is not None
     print(f"Goldstein-Price at (1, 1):     gradient = ({a.grad.item():.0f}, {b.grad.item():.0f})")
     t = Variable(np.array(1.0))
     y = F.tanh(t)
     y.backward(create_graph=True)
+    assert t.grad is not None
     derivatives = [t.grad.item()]
     for _ in range(5):
         gx = t.grad
@@ -88,7 +90,7 @@ def _set_threads(n: Optional[int]) -> None:
     if n < 1:
         raise CLIError(f"--threads must be at least 1, got {n}")
     try:
-        from threadpoolctl import threadpool_limits  # type: ignore[import-not-found]
+        from threadpoolctl import threadpool_limits
     except ImportError:
         raise CLIError("--threads needs threadpoolctl: pip install threadpoolctl (or set OMP_NUM_THREADS="
                        f"{n} before starting zerograd)") from None
@@ -153,7 +155,7 @@ def _train(args: argparse.Namespace) -> int:
             raise CLIError(str(e)) from None
         if args.resume:
             trainer.resume()
-            if trainer.epoch >= config.epochs:
+            if trainer.epoch >= cast(int, config.epochs):  # (resolved: set)
                 if args.epochs is not None and args.epochs < trainer.epoch:
                     raise CLIError(f"--epochs {args.epochs} is fewer than the {trainer.epoch} epochs the run in "
                                    f"{out!r} has done")

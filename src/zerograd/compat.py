@@ -48,7 +48,7 @@ class SimpleVariable(Variable):
 
     __slots__ = ("_grad",)
 
-    @property  # type: ignore[override]
+    @property
     def grad(self) -> Any:
         g = self._grad
         return g.data if isinstance(g, Variable) else g

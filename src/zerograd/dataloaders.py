@@ -116,3 +116,7 @@ class SeqDataLoader(DataLoader):
         batch = self._batch(batch_index)
         self.iteration += 1
         return batch
+
+__all__ = [
+    "DataLoader", "SeqDataLoader",
+]

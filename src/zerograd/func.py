@@ -19,7 +19,7 @@ returns Variables, so transforms compose: ``grad(grad(f))``, ``jacobian(grad(f))
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence, Union
+from typing import Any, Callable, Sequence, Union, cast
 
 import numpy as np
 
@@ -82,7 +82,7 @@ def _pullback(y: Variable, xs: Sequence[Variable], cotangent: Any, graph: bool) 
 
 def _argnums(argnums: Argnums, n: int, name: str) -> tuple[tuple[int, ...], bool]:
     single = isinstance(argnums, int)
-    nums = (argnums,) if single else tuple(argnums)
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     for a in nums:
         if not isinstance(a, int) or not -n <= a < n:
             raise ValueError(f"{name}: argnums {argnums!r} does not name one of the {n} arguments")
@@ -163,6 +163,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     for g, t in zip(pulled, tangents):
         term = (g * (t if isinstance(t, Variable) else as_array(np.asarray(t, dtype=g.dtype)))).sum()
         inner = term if inner is None else inner + term
+    inner = cast(Variable, inner)  # (the sum of one term per primal)
     (tangent_out,) = _pullback(inner, [u], inner.xp.ones((), dtype=inner.dtype), traced)
     return (y if traced else y.data), tangent_out
 
@@ -216,5 +217,6 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     for g, t in zip(grads, tangents):
         term = (g * (t if isinstance(t, Variable) else as_array(np.asarray(t, dtype=g.dtype)))).sum()
         inner = term if inner is None else inner + term
+    inner = cast(Variable, inner)  # (the sum of one term per primal)
     result = _pullback(inner, leaves, inner.xp.ones((), dtype=inner.dtype), traced)
     return (y if traced else y.data), (result[0] if len(result) == 1 else tuple(result))

@@ -9,7 +9,7 @@ state (keyed by the parameter's path in the model), so training resumes exactly.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, cast
 
 import numpy as np
 
@@ -60,7 +60,7 @@ class Optimizer:
         self.hooks.append(f)
         return self
 
-    def _slot(self, param: Parameter, name: str, init: Callable[[Any], Any] = None):
+    def _slot(self, param: Parameter, name: str, init: Optional[Callable[[Any], Any]] = None):
         """The state array ``name`` of ``param``, created (zeros like the parameter) on first use."""
         state = self.state.setdefault(id(param), {})
         arr = state.get(name)
@@ -147,7 +147,7 @@ class SGD(Optimizer):
         self.lr = lr
 
     def update_one(self, param: Parameter) -> None:
-        param.data -= self.lr * param.grad.data
+        param.data -= self.lr * cast(Variable, param.grad).data
 
 
 class MomentumSGD(Optimizer):
@@ -163,7 +163,7 @@ class MomentumSGD(Optimizer):
     def update_one(self, param: Parameter) -> None:
         v = self._slot(param, "v")
         v *= self.momentum
-        v -= self.lr * param.grad.data
+        v -= self.lr * cast(Variable, param.grad).data
         param.data += v
 
 
@@ -180,7 +180,7 @@ class AdaGrad(Optimizer):
     def update_one(self, param: Parameter) -> None:
         xp = get_array_module(param.data)
         h = self._slot(param, "h")
-        grad = param.grad.data
+        grad = cast(Variable, param.grad).data
         h += grad * grad
         param.data -= self.lr * grad / (xp.sqrt(h) + self.eps)
 
@@ -203,7 +203,7 @@ class AdaDelta(Optimizer):
         msg = self._slot(param, "msg")
         msdx = self._slot(param, "msdx")
         rho, eps = self.rho, self.eps
-        grad = param.grad.data
+        grad = cast(Variable, param.grad).data
         msg *= rho
         msg += (1 - rho) * grad * grad
         dx = xp.sqrt((msdx + eps) / (msg + eps)) * grad
@@ -226,7 +226,7 @@ class RMSprop(Optimizer):
     def update_one(self, param: Parameter) -> None:
         xp = get_array_module(param.data)
         ms = self._slot(param, "ms")
-        grad = param.grad.data
+        grad = cast(Variable, param.grad).data
         ms *= self.alpha
         ms += (1 - self.alpha) * grad * grad
         param.data -= self.lr * grad / (xp.sqrt(ms) + self.eps)
@@ -267,7 +267,7 @@ class Adam(Optimizer):
         xp = get_array_module(param.data)
         m = self._slot(param, "m")
         v = self._slot(param, "v")
-        grad = param.grad.data
+        grad = cast(Variable, param.grad).data
         m += (1 - self.beta1) * (grad - m)
         v += (1 - self.beta2) * (grad * grad - v)
         param.data -= self.corrected_lr * m / (xp.sqrt(v) + self.eps)
@@ -298,7 +298,7 @@ def create(name: str, lr: float) -> Optimizer:
     """The optimizer called ``name`` in :data:`BY_NAME`, with base learning rate ``lr``."""
     if name not in BY_NAME:
         raise ValueError(f"unknown optimizer {name!r} (choose from {', '.join(BY_NAME)})")
-    return BY_NAME[name](lr=lr)
+    return cast("Callable[..., Optimizer]", BY_NAME[name])(lr=lr)  # (each optimizer there takes lr)
 
 
 class WeightDecay:
@@ -442,4 +442,8 @@ class WarmupLR(LRScheduler):
             return self.initial_lr
         return self.after.lr_at(step - self.warmup_steps)
 
-
+__all__ = [
+    "Optimizer", "SGD", "MomentumSGD", "AdaGrad", "AdaDelta", "RMSprop", "Adam", "AdamW", "BY_NAME",
+    "create", "WeightDecay", "ClipGrad", "FreezeParam", "LRScheduler", "StepLR", "ExponentialLR",
+    "CosineAnnealingLR", "WarmupLR",
+]

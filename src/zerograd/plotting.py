@@ -45,7 +45,7 @@ def _colors(n: int) -> list:
     except AttributeError:  # matplotlib < 3.5
         import matplotlib.cm
 
-        cmap = matplotlib.cm.get_cmap("tab10")
+        cmap = matplotlib.cm.get_cmap("tab10")  # type: ignore[attr-defined, unused-ignore]
     return [cmap(i % 10) for i in range(n)]
 
 

@@ -129,7 +129,7 @@ def progress_bar(total: Optional[int] = None, desc: str = "", unit: str = "it", 
     if not enable:
         return _NoBar()
     try:
-        from tqdm import tqdm  # type: ignore[import-not-found]
+        from tqdm import tqdm
     except ImportError:
         return _PlainBar(total, desc, unit, stream, unit_scale, leave)
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=unit_scale, file=stream, leave=leave)

@@ -18,7 +18,7 @@ import os
 import threading
 import zipfile
 import zlib
-from typing import BinaryIO, Callable, Mapping, Optional
+from typing import Any, BinaryIO, Callable, Mapping, Optional, cast
 
 import numpy as np
 
@@ -59,7 +59,7 @@ def _remove_stale_parts(folder: str, base: str) -> None:
             pass
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> None:
     """Create or replace the file at ``path`` atomically: ``write(fh)`` fills a temporary file in
     the same folder, which is flushed to disk, given the umask's permissions and renamed over
     ``path``; if anything fails (or the process is interrupted), the old file stays whole and the
@@ -90,9 +90,12 @@ def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], compr
     """Write ``arrays`` to an ``.npz`` file at exactly ``path``, atomically. Uncompressed by default:
     compression was measured ~30x slower for 7% less disk on trained weights."""
     for key, value in arrays.items():
+        if key in ("file", "allow_pickle"):  # np.savez would take them as its own options
+            raise ValueError(f"save: {key!r} cannot name an array (NumPy's savez reserves it)")
         if isinstance(value, np.ndarray) and value.dtype == object:
             raise TypeError(f"save: {key!r} is an object array; only numeric arrays can be saved")
-    atomic_write(path, lambda fh: (np.savez_compressed if compress else np.savez)(fh, **arrays))
+    atomic_write(path, lambda fh: (np.savez_compressed if compress else np.savez)(
+        fh, **cast("Mapping[str, Any]", arrays)))
 
 
 def save_text(path: str | os.PathLike, text: str) -> None:
@@ -130,8 +133,8 @@ def load_arrays(path: str | os.PathLike, expected: Optional[Mapping[str, Optiona
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-        with open(path, "rb") as fh:
-            magic = fh.read(6)
+        with open(path, "rb") as raw:
+            magic = raw.read(6)
         if magic == b"\x93NUMPY":
             raise bad("is a single .npy array, not an .npz archive of named arrays") from None
         raise bad(f"is not a valid .npz file ({e})") from None
@@ -145,7 +148,7 @@ def load_arrays(path: str | os.PathLike, expected: Optional[Mapping[str, Optiona
             if key in out:
                 raise bad(f"holds two members named {name!r}")
             try:
-                with archive.open(info) as fh:
+                with cast("zipfile.ZipExtFile", archive.open(info)) as fh:  # (what reading opens)
                     version = np.lib.format.read_magic(fh)
                     if version == (1, 0):
                         shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
@@ -171,7 +174,7 @@ def load_arrays(path: str | os.PathLike, expected: Optional[Mapping[str, Optiona
                                       f"take more than the {max_bytes} bytes allowed for this file (a zip bomb?); "
                                       "pass max_bytes= to load_arrays to allow more")
                     array = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
-                    buffer = memoryview(array.reshape(-1, order="A")).cast("B") if nbytes else b""
+                    buffer = memoryview(cast(Any, array.reshape(-1, order="A"))).cast("B") if nbytes else b""
                     got = 0
                     while got < nbytes:  # read straight into the array: no second copy
                         n = fh.readinto(buffer[got:])
@@ -187,7 +190,7 @@ def load_arrays(path: str | os.PathLike, expected: Optional[Mapping[str, Optiona
     return out
 
 
-def check_keys(expected: Mapping[str, tuple], found: Mapping[str, np.ndarray], what: str) -> None:
+def check_keys(expected: Mapping[str, Optional[tuple]], found: Mapping[str, np.ndarray], what: str) -> None:
     """Raise CheckpointError naming missing or unexpected keys, or mismatched shapes.
 
     ``expected`` maps each key to its shape (None for a shape not known yet).
@@ -205,3 +208,8 @@ def check_keys(expected: Mapping[str, tuple], found: Mapping[str, np.ndarray], w
         if shape is not None and tuple(found[key].shape) != tuple(shape):
             raise CheckpointError(f"{what}: {key!r} has shape {tuple(found[key].shape)} in the file but "
                                   f"{tuple(shape)} in the model")
+
+__all__ = [
+    "CheckpointError", "atomic_write", "save_arrays", "save_text", "load_arrays", "check_keys",
+    "MIN_UNEXPECTED_BYTES", "UNEXPECTED_BYTES_PER_FILE_BYTE",
+]

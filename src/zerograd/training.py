@@ -19,7 +19,7 @@ import signal
 import threading
 import time
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, cast
 
 import numpy as np
 
@@ -151,12 +151,12 @@ class BatchTask(Task):
                  eval_batch_size: Optional[int] = None) -> None:
         super().__init__(config, train_set, test_set, model)
         # evaluation records no graph, so it may take bigger batches: fewer Python steps, the same means
-        self.eval_batch_size = max(config.batch_size, eval_batch_size or 0)
+        self.eval_batch_size = max(cast(int, config.batch_size), eval_batch_size or 0)  # (config resolved)
         self.has_accuracy = classification
         self.loss = F.softmax_cross_entropy if classification else F.mean_squared_error
 
     def make_loader(self) -> DataLoader:
-        return DataLoader(self.train_set, self.config.batch_size)
+        return DataLoader(self.train_set, cast(int, self.config.batch_size))
 
     def train_epoch(self, loader, optimizer, bar):
         model = self.model
@@ -199,8 +199,10 @@ class SequenceTask(Task):
     """One long sequence fed a step at a time (batch rows start at spread offsets); the loss of
     ``bptt`` steps is backpropagated, then the graph is cut (truncated BPTT)."""
 
+    model: LSTMRegressor  # (build_task's: a model with reset_state())
+
     def make_loader(self) -> DataLoader:
-        return SeqDataLoader(self.train_set, self.config.batch_size)
+        return SeqDataLoader(self.train_set, cast(int, self.config.batch_size))
 
     def train_epoch(self, loader, optimizer, bar):
         model = self.model
@@ -254,25 +256,28 @@ class SequenceTask(Task):
 def build_task(config: TrainConfig) -> Task:
     """Datasets and model for a resolved config. Creating the data and the model draws from
     NumPy's global generator, so call this right after seeding it."""
-    from zerograd.datasets import MNIST, FashionMNIST, SinCurve, Spiral
+    from zerograd.datasets import MNIST, Dataset, FashionMNIST, SinCurve, Spiral
     from zerograd.transforms import Compose, Normalize, ToFloat
 
     c = config
+    hidden = cast(int, c.hidden)  # (config resolved)
+    train_set: Dataset
+    test_set: Dataset
     if c.dataset == "spiral":
-        return BatchTask(c, Spiral(train=True), Spiral(train=False), MLP((c.hidden, 3)), classification=True,
+        return BatchTask(c, Spiral(train=True), Spiral(train=False), MLP((hidden, 3)), classification=True,
                          eval_batch_size=1000)
     if c.dataset in ("mnist", "fashion-mnist"):
         cls = MNIST if c.dataset == "mnist" else FashionMNIST
         cls.fetch_all()  # one error naming every missing file
         transform = Compose([ToFloat(), Normalize(0.0, 255.0)]) if c.model == "cnn" else None
         train_set, test_set = cls(train=True, transform=transform), cls(train=False, transform=transform)
-        model = CNN(c.hidden, 10) if c.model == "cnn" else MLP((c.hidden, 10), activation=F.relu)
+        model = CNN(hidden, 10) if c.model == "cnn" else MLP((hidden, 10), activation=F.relu)
         return BatchTask(c, train_set, test_set, model, classification=True,
                          eval_batch_size=None if c.model == "cnn" else 1000)  # (im2col of 1000 images: 450 MB)
     train_set, test_set = SinCurve(train=True), SinCurve(train=False)
     if c.model == "lstm":
-        return SequenceTask(c, train_set, test_set, LSTMRegressor(c.hidden))
-    return BatchTask(c, train_set, test_set, MLP((c.hidden, 1), activation=F.tanh), classification=False,
+        return SequenceTask(c, train_set, test_set, LSTMRegressor(hidden))
+    return BatchTask(c, train_set, test_set, MLP((hidden, 1), activation=F.tanh), classification=False,
                      eval_batch_size=1000)
 
 
@@ -326,12 +331,13 @@ class Trainer:
         self.log = log
         self.progress = progress
         self.save_every = save_every
-        self.optimizer = optimizers.create(self.config.optimizer, self.config.lr).setup(task.model)
+        self.optimizer = optimizers.create(cast(str, self.config.optimizer),  # (config resolved)
+                                           cast(float, self.config.lr)).setup(task.model)
         self.loader = task.make_loader()
         self.epoch = 0
         self.best: Optional[float] = None
         self.history: list[dict] = []
-        self.log_every = log_every or max(1, self.config.epochs // 10)
+        self.log_every = log_every or max(1, cast(int, self.config.epochs) // 10)
         self.timings = {"train": 0.0, "evaluate": 0.0, "files": 0.0}
         self._snapshot: Optional[dict[str, np.ndarray]] = None  # the state after the last complete epoch
         self._best_weights: Optional[dict[str, np.ndarray]] = None  # not written yet
@@ -348,7 +354,7 @@ class Trainer:
         """Everything a checkpoint holds, copied (the run goes on changing the originals)."""
         arrays = {f"model/{k}": np.array(v) for k, v in self.task.model.state_dict().items()}
         arrays.update({f"optimizer/{k}": v for k, v in self.optimizer.state_dict().items()})
-        _, keys, pos, has_gauss, cached = np.random.get_state()
+        _, keys, pos, has_gauss, cached = cast("tuple[str, np.ndarray, int, int, float]", np.random.get_state())
         arrays.update({"rng/keys": keys, "rng/pos": np.asarray(pos), "rng/has_gauss": np.asarray(has_gauss),
                        "rng/cached_gaussian": np.asarray(cached), "loader/index": self.loader.index.copy(),
                        "epoch": np.asarray(self.epoch), "best": np.asarray(np.nan if self.best is None else self.best)})
@@ -465,7 +471,7 @@ class Trainer:
     def run(self) -> list[dict]:
         """Train until ``config.epochs``; returns the history (a dict per epoch). Ctrl-C writes the
         last complete epoch and raises :class:`TrainingInterrupted`."""
-        epochs = self.config.epochs
+        epochs = cast(int, self.config.epochs)
         bar = progress_bar((epochs - self.epoch) * len(self.loader), desc="training", unit="batch",
                            enable=self.progress, leave=False)
         tick = time.perf_counter()
@@ -493,7 +499,7 @@ class Trainer:
         return self.history
 
     def _epochs(self, bar: Any, metrics: Any) -> None:
-        epochs = self.config.epochs
+        epochs = cast(int, self.config.epochs)
         while self.epoch < epochs:
             bar.set_description(f"epoch {self.epoch + 1}/{epochs}")
             tick = time.perf_counter()

@@ -114,7 +114,7 @@ class ToInt(AsType):
 # ------------------------------------------------------------ image (Pillow)
 def _pil():
     try:
-        from PIL import Image  # type: ignore[import-not-found]
+        from PIL import Image
     except ImportError:
         raise ImportError("image transforms need Pillow: pip install Pillow (or pip install 'zerograd[image]')") \
             from None
@@ -196,3 +196,8 @@ class RandomHorizontalFlip(Transform):
         if isinstance(img, np.ndarray):
             return img[..., ::-1].copy()
         return img.transpose(_pil().FLIP_LEFT_RIGHT)
+
+__all__ = [
+    "Transform", "Compose", "Normalize", "Flatten", "AsType", "ToFloat", "ToInt", "Convert",
+    "Resize", "CenterCrop", "ToArray", "ToPIL", "RandomHorizontalFlip", "apply_batch",
+]

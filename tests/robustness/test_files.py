@@ -165,3 +165,9 @@ def test_an_encrypted_member_is_a_checkpoint_error(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(CheckpointError, match="locked.npz"):
         load_arrays(path)
+
+
+@pytest.mark.parametrize("key", ["file", "allow_pickle"])
+def test_names_numpy_reserves_are_refused(tmp_path, key):
+    with pytest.raises(ValueError, match="reserves it"):
+        save_arrays(tmp_path / "x.npz", {key: np.zeros(2)})

@@ -35,7 +35,7 @@ from __future__ import annotations
 import copy as _copy
 import numbers
 import weakref
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
@@ -133,6 +133,10 @@ class Function:
     """
 
     __slots__ = ("inputs", "_out", "output_meta")
+    inputs: Optional[tuple[Variable, ...]]
+    #: A weak reference to the output, a tuple of them (several outputs), or None (none kept).
+    _out: Union["weakref.ReferenceType[Variable]", "tuple[weakref.ReferenceType[Variable], ...]", None]
+    output_meta: tuple[tuple[Any, Any], ...]
     #: False: backward never reads the outputs, so no reference to them is kept.
     keeps_outputs = True
     #: True: backward is written with accessors and dual operations (see the module docstring)
@@ -154,12 +158,12 @@ class Function:
 
     def __init__(self) -> None:
         #: The input Variables of the recorded call (None before it).
-        self.inputs: Optional[tuple] = None
+        self.inputs = None
 
     def __call__(self, *inputs: Any):
         if getattr(self, "inputs", None) is not None:  # (a book-style __init__ may not call ours)
             return self._fresh()(*inputs)
-        xs = inputs
+        xs: Sequence[Any] = inputs
         for x in inputs:
             if not isinstance(x, Variable):
                 xs = _inputs_as_variables(self, inputs)
@@ -198,7 +202,7 @@ class Function:
     # ------------------------------------------------------------ accessors
     def input(self, i: int = 0):
         """Input ``i``: its array in the ordinary walk, the Variable when the pass is recorded."""
-        x = self.inputs[i]
+        x = self.inputs[i]  # type: ignore[index]  # (set by the recorded call; no cast on this hot path)
         return x if Config.enable_backprop else x.data
 
     def output(self, i: int = 0):

@@ -30,14 +30,14 @@ from __future__ import annotations
 
 import heapq
 import threading
-from typing import Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
 from zerograd.backend import array_types, as_cupy, as_numpy, get_array_module
 from zerograd.config import Config, using_config
 from zerograd.core import anomaly
-from zerograd.core.function import _output_variable
+from zerograd.core.function import Function, _output_variable
 from zerograd.core.hooks import hooks as _hooks, run_hooks
 from zerograd.core.ops import cast, copy
 from zerograd.core.variable import Variable
@@ -103,7 +103,8 @@ def backward(y: Variable, retain_grad: bool = False, create_graph: bool = False,
 def _walk(y: Variable, seed, retain_grad: bool, held: set, only: Optional[set] = None) -> None:
     graph = Config.enable_backprop
     heappop, heappush = heapq.heappop, heapq.heappush
-    heap = [(-y.generation, 0, y.creator, y)]  # (-generation, tie-breaker, function, an output)
+    # (-generation, tie-breaker, function, an output); backward() calls this only when y has a creator
+    heap: list[tuple[int, int, Function, Variable]] = [(-y.generation, 0, y.creator, y)]  # type: ignore[list-item]
     queued = {y.creator}
     counter = 1
     pending = {y: seed}
@@ -116,7 +117,7 @@ def _walk(y: Variable, seed, retain_grad: bool, held: set, only: Optional[set] =
             gys, got = _output_grads(f, pending, graph)
             if hooks is not None:
                 outs = [ref() for ref in f._out]
-                gys = [run_hooks(o, g, graph) if o in hooks else g for o, g in zip(outs, gys)]
+                gys = [run_hooks(o, g, graph) if o is not None and o in hooks else g for o, g in zip(outs, gys)]
             if retain_grad:
                 _retain(f, gys, got, y, held)
             if graph:
@@ -144,8 +145,9 @@ def _walk(y: Variable, seed, retain_grad: bool, held: set, only: Optional[set] =
                 gxs = array_backward(gy) if array_backward else _book_style_backward(f, (gy,), held)
         if check is not None:
             check(f, gxs)
-        inputs = f.inputs
+        inputs: tuple[Variable, ...] = f.inputs  # type: ignore[assignment]  # (set: f was recorded)
         checked = not f.elementwise  # an elementwise dx is shaped and typed like x by construction
+        pairs: Iterable[tuple[Variable, Any]]
         if not checked:
             pairs = ((inputs[0], gxs[0] if type(gxs) is tuple or type(gxs) is list else gxs),)
         elif type(gxs) is not tuple:
@@ -238,7 +240,7 @@ def _ones(data):
     return get_array_module(data).ones(data.shape, dtype=data.dtype)
 
 
-def _output_grads(f, pending: dict, graph: bool) -> list:
+def _output_grads(f, pending: dict, graph: bool) -> tuple[list[Any], list[bool]]:
     """Gradients of a multi-output function's outputs; zeros for an output that got none, died, or
     was cut from ``f`` by ``unchain()`` (a leaf now: its gradient stays its own)."""
     gys = []

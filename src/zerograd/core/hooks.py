@@ -5,7 +5,7 @@ return value other than None replaces the gradient. PyTorch's ``Tensor.register_
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from zerograd.core.variable import Variable
 
@@ -26,7 +26,7 @@ class RemovableHandle:
         if fns and self._fn in fns:
             fns.remove(self._fn)
             if not fns:
-                del hooks[v]
+                del hooks[cast(Variable, v)]  # (not None: fns came from it)
 
 
 def register_hook(self: Variable, fn: Callable[[Variable], Any]) -> RemovableHandle:
@@ -55,4 +55,4 @@ def run_hooks(v: Variable, g: Any, graph: bool) -> Any:
     return g
 
 
-Variable.register_hook = register_hook  # type: ignore[attr-defined]
+Variable.register_hook = register_hook  # type: ignore[method-assign]

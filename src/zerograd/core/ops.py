@@ -1,3 +1,5 @@
+# mypy: disable-error-code="method-assign"
+# (_install_operators assigns Variable's operators, whose stubs are in core/variable.py)
 """Arithmetic that the core itself needs: + - * / ** and unary minus, broadcasting, copy.
 
 Binary operations broadcast like NumPy; their gradients are summed back to
@@ -384,9 +386,9 @@ def add(x0: Any, x1: Any) -> Variable:
         f.c = x1
         return f(x0)
     if isinstance(x0, Variable) and isinstance(x1, Variable):  # the other hot case (sums of gradients)
-        f = _new_object(Add)
-        f.inputs = None
-        return f(x0, x1)
+        fb = _new_object(Add)
+        fb.inputs = None
+        return fb(x0, x1)
     c = _constant(x1)
     if c is not None:
         return _with_constant(AddConstant, c)(x0)
@@ -423,9 +425,9 @@ def mul(x0: Any, x1: Any) -> Variable:
         f.c = x1
         return f(x0)
     if isinstance(x0, Variable) and isinstance(x1, Variable):  # the other hot case
-        f = _new_object(Mul)
-        f.inputs = None
-        return f(x0, x1)
+        fb = _new_object(Mul)
+        fb.inputs = None
+        return fb(x0, x1)
     c = _constant(x1)
     if c is not None:
         return _with_constant(MulConstant, c)(x0)

@@ -23,3 +23,15 @@ from zerograd.functions.recurrent import lstm
 from zerograd.functions.regularization import dropout
 from zerograd.functions import _methods  # noqa: F401  (installs Variable.reshape, .T, .sum, @, [] ...)
 from zerograd.functions import dual  # noqa: F401  (the functions for writing gradients)
+
+__all__ = [
+    "add", "broadcast_to", "copy", "div", "mul", "neg", "pow", "rdiv", "rsub", "sub", "sum_to",
+    "abs", "argmax", "clip", "concat", "maximum", "minimum", "split", "stack", "where",
+    "average_pooling", "col2im", "conv2d", "conv2d_simple", "deconv2d", "im2col", "pooling",
+    "pooling_simple", "cos", "exp", "log", "power", "sin", "sqrt", "square", "tanh", "get_item",
+    "dot", "linear", "matmul", "average", "logsumexp", "max", "mean", "min", "std", "sum", "var",
+    "expand_dims", "flatten", "reshape", "squeeze", "swapaxes", "transpose", "gelu", "leaky_relu",
+    "log_softmax", "relu", "sigmoid", "softmax", "embed_id", "binary_cross_entropy",
+    "mean_squared_error", "sigmoid_cross_entropy", "softmax_cross_entropy", "accuracy",
+    "batch_norm", "layer_norm", "lstm", "dropout", "dual",
+]

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="method-assign"
+# (this module's purpose: assigning methods to Variable, whose stubs are in core/variable.py)
 """Variable methods and operators backed by functions of this package.
 
 The core knows nothing of these functions (a lower layer never imports a higher
@@ -66,7 +68,8 @@ shape_mod = shape
 
 Variable.reshape = _reshape
 Variable.transpose = _transpose
-Variable.T = property(lambda self: shape_mod.transpose(self), doc="The transpose (axes reversed).")
+Variable.T = property(  # type: ignore[assignment]  # (mypy sees the stub's property as a method)
+    lambda self: shape_mod.transpose(self), doc="The transpose (axes reversed).")
 Variable.sum = _sum
 Variable.mean = _mean
 Variable.max = _max

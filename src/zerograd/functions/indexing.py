@@ -39,7 +39,7 @@ def _scatter_add(xp, target, index, values) -> None:
     elif hasattr(xp.add, "at"):  # CuPy 13 and newer
         xp.add.at(target, index, values)
     else:  # older CuPy
-        import cupyx  # type: ignore[import-not-found]
+        import cupyx
 
         cupyx.scatter_add(target, index, values)
 

@@ -44,6 +44,8 @@ class Layer:
     PYTHONHASHSEED). Subclasses define ``forward``.
     """
 
+    _names: dict[str, None]  # (set by __init__, bypassing __setattr__)
+
     def __init__(self) -> None:
         object.__setattr__(self, "_names", {})  # attribute name -> None, in assignment order
 
@@ -97,7 +99,7 @@ class Layer:
         if len(set(map(id, params))) == len(params):
             return params
         seen: set = set()
-        return [p for p in params if not (id(p) in seen or seen.add(id(p)))]
+        return [p for p in params if not (id(p) in seen or seen.add(id(p)))]  # type: ignore[func-returns-value]
 
     def _all_params(self) -> list[Parameter]:
         out = []
@@ -122,7 +124,7 @@ class Layer:
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Variable]]:
         """(path, buffer) pairs such as ('bn/avg_mean', v), recursively."""
-        out = []
+        out: list[tuple[str, Variable]] = []
         attrs = self.__dict__
         for name in self._names:
             obj = attrs[name]
@@ -301,6 +303,8 @@ class LayerList(Layer):
     >>> blocks = LayerList(Linear(10), Linear(10))   # saves as blocks/l0/W, blocks/l1/W, ...
     >>> blocks.append(Linear(3)); len(blocks), blocks[-1]
     """
+
+    _items: list[Layer]  # (set by __init__, bypassing __setattr__)
 
     def __init__(self, *layers: Layer) -> None:
         super().__init__()

@@ -1,7 +1,7 @@
 """Convolution layers: Conv2d and Deconv2d, weights created at the first call as the book does."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import numpy as np
 
@@ -36,7 +36,7 @@ class Conv2d(Layer):
         self.b = None if nobias else Parameter(np.zeros(out_channels, dtype=self.dtype), name="b")
 
     def _weight_shape(self) -> tuple[int, int, int, int]:
-        return (self.out_channels, self.in_channels) + self.kernel_size
+        return (self.out_channels, cast(int, self.in_channels)) + self.kernel_size  # (known by now)
 
     def _prepare(self, x: Any) -> None:
         if self.W.data is None:
@@ -59,7 +59,7 @@ class Deconv2d(Conv2d):
     fan_in_axes = (0, 2, 3)  # W is (C, out, KH, KW)
 
     def _weight_shape(self) -> tuple[int, int, int, int]:
-        return (self.in_channels, self.out_channels) + self.kernel_size
+        return (cast(int, self.in_channels), self.out_channels) + self.kernel_size  # (known by now)
 
     def forward(self, x: Any) -> Variable:
         self._prepare(x)

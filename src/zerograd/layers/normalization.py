@@ -22,6 +22,9 @@ class BatchNorm(Layer):
     ``test_mode()`` uses the running ones.
     """
 
+    avg_mean: Variable  # (buffers: see register_buffer)
+    avg_var: Variable
+
     def __init__(self, decay: float = 0.9, eps: float = 2e-5) -> None:
         super().__init__()
         self.decay = decay

@@ -78,6 +78,8 @@ class LSTM(Layer):
     """
 
     GATES = ("f", "i", "o", "u")
+    #: (joined arrays, views, params, node), set by _join (bypassing __setattr__)
+    _joined: tuple[Any, Any, Any, Any]
 
     def __init__(self, hidden_size: int, in_size: Optional[int] = None) -> None:
         super().__init__()

@@ -47,7 +47,8 @@ def summary(model: Layer, *inputs: Any, quiet: bool = False) -> str:
     seen_params: set = set()
 
     def walk(layer: Layer, path: str) -> None:
-        own, tied = [], []
+        own: list[Parameter] = []
+        tied: list[Parameter] = []
         for name, obj in layer._child_entries():
             if isinstance(obj, Parameter):
                 (tied if id(obj) in seen_params else own).append(obj)

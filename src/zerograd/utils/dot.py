@@ -5,7 +5,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from typing import Any
+from typing import Any, cast
 
 from zerograd.core import Variable
 
@@ -48,7 +48,7 @@ def get_dot_graph(output: Variable, verbose: bool = True) -> str:
             continue
         seen_funcs.add(id(f))
         lines.append(_dot_func(f))
-        for x in f.inputs:
+        for x in cast("tuple[Variable, ...]", f.inputs):  # (set: f was recorded)
             if id(x) not in seen_vars:
                 seen_vars.add(id(x))
                 lines.append(_dot_var(x, verbose))
