@@ -4,6 +4,7 @@
     zerograd train --dataset mnist --model cnn --epochs 3
     zerograd train --resume   continue a run exactly where it stopped (--overwrite: replace it)
     zerograd graph            write the computational graph of a small model
+    zerograd export RUN       write a trained run as an ONNX model (RUN/model.onnx)
     zerograd demo             the engine at work: the seed's rule, higher-order derivatives
     zerograd book PROGRAM.py  run a program written for DeZero (import dezero) on zerograd
 
@@ -241,6 +242,57 @@ def _plots(task, history: list, out: str, name: str) -> list[str]:
     return written
 
 
+def _export(args: argparse.Namespace) -> int:
+    """Export a trained run's best weights: ``zerograd export RUN_DIR --format onnx``."""
+    import numpy as np
+
+    from zerograd.models import Model
+    from zerograd.training import ConfigError, SequenceTask, TrainConfig, build_task
+
+    config_path = os.path.join(args.run_dir, "config.json")
+    weights = os.path.join(args.run_dir, "best.npz")
+    if not os.path.exists(config_path) or not os.path.exists(weights):
+        raise CLIError(f"{args.run_dir!r} holds no finished run (config.json and best.npz are needed)")
+    try:
+        config = TrainConfig.load(config_path)
+    except ConfigError as e:
+        raise CLIError(str(e)) from None
+    try:
+        from zerograd import onnx as zonnx
+    except ImportError as e:
+        raise CLIError(str(e)) from None
+    np.random.seed(config.seed)
+    task = build_task(config)
+    task.build_lazy_parameters()
+    task.model.load_weights(weights)
+    if isinstance(task, SequenceTask):  # the LSTM unrolled over --steps inputs: (batch, steps) -> (batch, 1)
+        class Unrolled(Model):
+            def __init__(self, step: Model) -> None:
+                super().__init__()
+                self.step = step
+
+            def forward(self, xs):
+                self.step.reset_state()
+                y = None
+                for t in range(xs.shape[1]):
+                    y = self.step(xs[:, t:t + 1])
+                return y
+
+        model: Model = Unrolled(task.model)
+        example = np.zeros((1, args.steps), dtype=np.float32)
+        shapes = f"(batch, {args.steps}), output 'output' (batch, 1)"
+    else:
+        model = task.model
+        x, _ = task.train_set[np.arange(1)]
+        example = np.asarray(x)
+        shapes = f"(batch, {', '.join(map(str, example.shape[1:]))}), output 'output'"
+    out = args.out or os.path.join(args.run_dir, "model.onnx")
+    zonnx.export(model, example, out, opset=args.opset)
+    print(f"wrote {out}: {config.model.upper()} on {config.dataset}, input 'input' {shapes}, "
+          f"opset {args.opset}")
+    return 0
+
+
 def _graph(args: argparse.Namespace) -> int:
     import shutil
 
@@ -312,6 +364,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--log-every", type=int, default=None, help="print a line every N epochs; default: epochs/10")
     train.add_argument("--no-progress", dest="progress", action="store_false",
                        help="no progress bar (default: a bar on a terminal)")
+    export = sub.add_parser("export", help="export a trained run's best weights (ONNX)")
+    export.add_argument("run_dir", help="the folder of a finished run (--out of zerograd train)")
+    export.add_argument("--format", choices=("onnx",), default="onnx", help="default: onnx")
+    export.add_argument("--out", default=None, help="the file to write; default: RUN_DIR/model.onnx")
+    export.add_argument("--opset", type=int, default=17, help="ONNX opset; default: 17")
+    export.add_argument("--steps", type=int, default=30,
+                        help="sequence runs: the steps the LSTM is unrolled over; default: 30")
     graph = sub.add_parser("graph", help="write the computational graph of a small model")
     graph.add_argument("--out", default="out", help="output folder; default: out")
     graph.add_argument("--format", choices=("png", "svg", "dot"), default="png",
@@ -338,6 +397,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _train(args)
         if args.command == "graph":
             return _graph(args)
+        if args.command == "export":
+            return _export(args)
         if args.command == "demo":
             return _demo()
         build_parser().print_help()
