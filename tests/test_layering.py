@@ -9,14 +9,15 @@ SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "zerograd"
 # lowest first; a module may import its own layer and those before it
 LAYERS = [
     {"backend", "config", "progress", "initializers"},
-    {"cache", "serialization"},
+    {"cache", "serialization", "safetensors"},
     {"core"},
     {"functions", "utils"},
     {"layers"},
     {"models", "optimizers"},
+    {"checkpoint"},
     {"datasets", "transforms", "dataloaders"},
     {"compat"},
-    {"training", "plotting", "cli", "book", "func", "__main__", "__init__"},
+    {"training", "plotting", "cli", "book", "func", "onnx", "__main__", "__init__"},
 ]
 
 

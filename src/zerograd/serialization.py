@@ -190,6 +190,39 @@ def load_arrays(path: str | os.PathLike, expected: Optional[Mapping[str, Optiona
     return out
 
 
+#: The suffix (any case) that :func:`save_weights_file` and :func:`load_weights_file` read as safetensors.
+SAFETENSORS_SUFFIX = ".safetensors"
+
+
+def is_safetensors_path(path: str | os.PathLike) -> bool:
+    """Whether ``path`` ends in ``.safetensors`` (any case): the one place the format is chosen."""
+    return os.fsdecode(path).lower().endswith(SAFETENSORS_SUFFIX)
+
+
+def save_weights_file(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> None:
+    """Write weights (name -> NumPy array) atomically in the format ``path``'s suffix names: a
+    ``.safetensors`` path gets a safetensors file (:func:`zerograd.safetensors.save_file`), any
+    other path an uncompressed ``.npz`` (:func:`save_arrays`)."""
+    if is_safetensors_path(path):
+        from zerograd.safetensors import save_file  # (that module builds on this one)
+        save_file(path, arrays)
+    else:
+        save_arrays(path, arrays)
+
+
+def load_weights_file(path: str | os.PathLike,
+                      expected: Optional[Mapping[str, Optional[tuple]]] = None) -> dict[str, np.ndarray]:
+    """Read weights saved by :func:`save_weights_file`, choosing the format by ``path``'s suffix
+    as it does: a ``.safetensors`` path must hold safetensors data
+    (:func:`zerograd.safetensors.load_file`), any other path is read as ``.npz``
+    (:func:`load_arrays`). ``expected`` (key -> shape, or None) refuses a tensor of another shape
+    before reading it; a bad file is one :class:`CheckpointError` naming it."""
+    if is_safetensors_path(path):
+        from zerograd.safetensors import load_file
+        return load_file(path, expected)
+    return load_arrays(path, expected)
+
+
 def check_keys(expected: Mapping[str, Optional[tuple]], found: Mapping[str, np.ndarray], what: str) -> None:
     """Raise CheckpointError naming missing or unexpected keys, or mismatched shapes.
 
@@ -212,4 +245,5 @@ def check_keys(expected: Mapping[str, Optional[tuple]], found: Mapping[str, np.n
 __all__ = [
     "CheckpointError", "atomic_write", "save_arrays", "save_text", "load_arrays", "check_keys",
     "MIN_UNEXPECTED_BYTES", "UNEXPECTED_BYTES_PER_FILE_BYTE",
+    "SAFETENSORS_SUFFIX", "is_safetensors_path", "save_weights_file", "load_weights_file",
 ]

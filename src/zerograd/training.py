@@ -2,9 +2,10 @@
 evaluation, and a :class:`Trainer` that runs epochs, appends metrics, keeps the best weights and
 checkpoints so that ``--resume`` continues exactly.
 
-A checkpoint holds only arrays (no pickle): the model's weights and buffers, the optimizer's state,
-NumPy's global random state, the loader's order for the next epoch, the epoch count and the best
-score. The state at the end of every epoch is kept in memory; it is written (uncompressed,
+A checkpoint (:mod:`zerograd.checkpoint`: arrays only, no pickle) holds the model's weights and
+buffers, the optimizer's state, NumPy's global random state and the epoch count, with the Trainer's
+own extras: the loader's order for the next epoch (``loader/index``) and the best score (``best``).
+The state at the end of every epoch is kept in memory; it is written (uncompressed,
 atomically) at most every ``save_every`` seconds, after the last epoch, and on Ctrl-C, so an
 interrupted run loses nothing complete and writing costs little next to training.
 """
@@ -25,6 +26,7 @@ import numpy as np
 
 import zerograd.functions as F
 from zerograd import optimizers
+from zerograd.checkpoint import Checkpoint, InvalidCheckpoint, checkpoint_arrays, load_checkpoint
 from zerograd.config import no_grad, test_mode
 from zerograd.dataloaders import DataLoader, SeqDataLoader
 from zerograd.models import CNN, MLP, LSTMRegressor, Model
@@ -321,7 +323,6 @@ class Trainer:
 
     FIELDS = ["epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds"]
     FILES = ("config.json", "metrics.csv", "checkpoint.npz", "best.npz")
-    CHECKPOINT_KEYS = ("rng/keys", "rng/pos", "rng/has_gauss", "rng/cached_gaussian", "loader/index", "epoch", "best")
 
     def __init__(self, task: Task, out: str, log: Callable[[str], None] = print, progress: Optional[bool] = None,
                  log_every: Optional[int] = None, save_every: float = 2.0) -> None:
@@ -352,13 +353,8 @@ class Trainer:
 
     def _state(self) -> dict[str, np.ndarray]:
         """Everything a checkpoint holds, copied (the run goes on changing the originals)."""
-        arrays = {f"model/{k}": np.array(v) for k, v in self.task.model.state_dict().items()}
-        arrays.update({f"optimizer/{k}": v for k, v in self.optimizer.state_dict().items()})
-        _, keys, pos, has_gauss, cached = cast("tuple[str, np.ndarray, int, int, float]", np.random.get_state())
-        arrays.update({"rng/keys": keys, "rng/pos": np.asarray(pos), "rng/has_gauss": np.asarray(has_gauss),
-                       "rng/cached_gaussian": np.asarray(cached), "loader/index": self.loader.index.copy(),
-                       "epoch": np.asarray(self.epoch), "best": np.asarray(np.nan if self.best is None else self.best)})
-        return arrays
+        return checkpoint_arrays(self.task.model, self.optimizer, self.epoch, **{
+            "loader/index": self.loader.index, "best": np.nan if self.best is None else self.best})
 
     def _write_files(self) -> None:
         """Write the kept state: best weights first, then the checkpoint that refers to them."""
@@ -381,18 +377,9 @@ class Trainer:
                         for k in self.FIELDS)
 
     # ------------------------------------------------------------------------ resuming
-    def _checkpoint_shapes(self) -> dict[str, Optional[tuple]]:
-        """The shape of every array a checkpoint of this run holds (checked before reading)."""
-        shapes: dict[str, Optional[tuple]] = {f"model/{k}": None if v.data is None else tuple(v.data.shape)
-                                              for k, v in self.task.model._named_state()}
-        shapes.update({f"optimizer/{k}": v for k, v in self.optimizer.state_shapes().items()})
-        shapes.update({"rng/keys": (624,), "rng/pos": (), "rng/has_gauss": (), "rng/cached_gaussian": (),
-                       "loader/index": (len(self.loader.index),), "epoch": (), "best": ()})
-        return shapes
-
     def resume(self) -> None:
         """Restore the state saved after the last finished epoch. Anything damaged is one
-        CheckpointError naming the file."""
+        CheckpointError naming the file; nothing is restored unless everything fits."""
         path = self.path("checkpoint.npz")
         if not os.path.exists(path):
             raise CheckpointError(f"--resume: no checkpoint in {self.out} (the run stopped before its first save); "
@@ -403,50 +390,45 @@ class Trainer:
         def damaged(problem: str, name: str = "checkpoint.npz") -> CheckpointError:
             return CheckpointError(f"--resume: {self.path(name)} is damaged: {problem}; start again with --overwrite")
 
-        try:
-            data = load_arrays(path, self._checkpoint_shapes())
-            missing = [k for k in self.CHECKPOINT_KEYS if k not in data]
-            if missing:
-                raise damaged(f"it lacks {', '.join(missing)}")
-            model_state = {k[len("model/"):]: v for k, v in data.items() if k.startswith("model/")}
-            own = self.task.model.state_dict()
-            for key, value in model_state.items():
-                if key in own and value.dtype != own[key].dtype:
-                    raise damaged(f"model/{key} is {value.dtype}, the model's is {own[key].dtype}")
-            self.task.model.load_state_dict(model_state)
-            self.optimizer.load_state_dict({k[len("optimizer/"):]: v for k, v in data.items()
-                                            if k.startswith("optimizer/")})
+        items = len(self.loader.index)
+        history: list[dict] = []
+
+        def check(saved: Checkpoint) -> None:
+            """The Trainer's own parts: the loader's order, the best score, best.npz, metrics.csv."""
+            index = saved.arrays["loader/index"]
+            if index.dtype.kind not in "iu" or not np.array_equal(np.sort(index), np.arange(items)):
+                raise damaged(f"loader/index is not an order of the {items} training items")
+            if saved.arrays["best"].dtype.kind not in "iuf":
+                raise damaged(f"best is {saved.arrays['best'].dtype}, not a score")
             best_path = self.path("best.npz")
             if not os.path.exists(best_path):
                 raise damaged("it is missing", "best.npz")
-            load_arrays(best_path, {k: tuple(v.shape) for k, v in own.items()})
+            load_arrays(best_path, {k: tuple(v.shape) for k, v in self.task.model.state_dict().items()})
+            history[:] = self._read_metrics()
+            if len(history) < saved.epoch or [row["epoch"] for row in history[: saved.epoch]] != \
+                    list(range(1, saved.epoch + 1)):
+                raise damaged(f"it holds {len(history)} epochs where the checkpoint has {saved.epoch}", "metrics.csv")
+
+        try:
+            saved = load_checkpoint(path, self.task.model, self.optimizer, check=check,
+                                    expected={"loader/index": (items,), "best": ()})
+        except InvalidCheckpoint as e:
+            if e.damaged:
+                raise damaged(e.problem) from None
+            raise CheckpointError(f"--resume: {path} does not fit this run ({e.problem}); start again with "
+                                  "--overwrite") from None
         except CheckpointError as e:
             if str(e).startswith("--resume:"):
                 raise
             raise CheckpointError(f"--resume: {path} does not fit this run ({e}); start again with --overwrite") \
                 from None
-        keys, pos = data["rng/keys"], data["rng/pos"]
-        if keys.dtype.kind not in "iu" or pos.dtype.kind not in "iu" or not 0 <= int(pos) <= 624:
-            raise damaged("the random generator's state is not valid")
-        np.random.set_state(("MT19937", keys.astype(np.uint32), int(pos), int(data["rng/has_gauss"]),
-                             float(data["rng/cached_gaussian"])))
-        index = data["loader/index"]
-        if index.dtype.kind not in "iu" or not np.array_equal(np.sort(index), np.arange(len(self.loader.index))):
-            raise damaged(f"loader/index is not an order of the {len(self.loader.index)} training items")
-        self.loader.index = index.astype(np.int64)
+        self.loader.index = saved.arrays["loader/index"].astype(np.int64)
         self.loader.iteration = 0
-        epoch = data["epoch"]
-        if epoch.dtype.kind not in "iu" or int(epoch) < 0:
-            raise damaged(f"the epoch count is {epoch}")
-        self.epoch = int(epoch)
-        best = float(data["best"])
+        self.epoch = saved.epoch
+        best = float(saved.arrays["best"])
         self.best = None if np.isnan(best) else best
-        history = self._read_metrics()
-        if len(history) < self.epoch or [row["epoch"] for row in history[: self.epoch]] != \
-                list(range(1, self.epoch + 1)):
-            raise damaged(f"it holds {len(history)} epochs where the checkpoint has {self.epoch}", "metrics.csv")
         self.history = history[: self.epoch]
-        self._snapshot = data
+        self._snapshot = saved.arrays
         self._last_save = time.perf_counter()
 
     def _read_metrics(self) -> list[dict]:

@@ -9,7 +9,7 @@ import numpy as np
 from zerograd import backend
 from zerograd.backend import as_numpy, get_array_module
 from zerograd.core import Parameter, Variable
-from zerograd.serialization import CheckpointError, check_keys, load_arrays, save_arrays
+from zerograd.serialization import CheckpointError, check_keys, load_weights_file, save_weights_file
 
 
 def check_device(layer: "Layer", x: Any, param: Parameter) -> None:
@@ -184,14 +184,19 @@ class Layer:
             p.data = xp.asarray(value, dtype=p.data.dtype).copy()
 
     def save_weights(self, path: str | os.PathLike) -> None:
-        """Save the parameters to an ``.npz`` file (atomically; the model stays on its device)."""
+        """Save the parameters and buffers (atomically; the model stays on its device), by path
+        (``'l0/W'``), a shared parameter once. The suffix picks the format: ``.safetensors``
+        writes a safetensors file (what the ``safetensors`` package reads), any other name an
+        ``.npz`` (the default)."""
         arrays = {k: as_numpy(v) for k, v in self.state_dict().items()}
-        save_arrays(path, arrays)
+        save_weights_file(path, arrays)
 
     def load_weights(self, path: str | os.PathLike) -> None:
-        """Load parameters saved by :meth:`save_weights` (never unpickles; keys and shapes checked)."""
+        """Load parameters saved by :meth:`save_weights`, the format chosen by the suffix as there
+        (``.safetensors``, else ``.npz``). Never unpickles; keys and shapes are checked (shapes
+        before reading), and a bad file is one :class:`CheckpointError` naming it."""
         expected = {k: (None if p.data is None else p.data.shape) for k, p in self._named_state()}
-        self.load_state_dict(load_arrays(path, expected), strict=True)
+        self.load_state_dict(load_weights_file(path, expected), strict=True)
 
     # ------------------------------------------------------- explain itself
     def extra_repr(self) -> str:
