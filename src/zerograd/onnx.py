@@ -26,6 +26,7 @@ import numpy as np
 from zerograd.backend import as_numpy
 from zerograd.config import no_grad, test_mode
 from zerograd.core import Function, Parameter, Variable, ops
+from zerograd.core.function import classes_defining_call
 from zerograd.functions import activation, combine, conv, elementwise, indexing, linalg, recurrent, reduction, shape
 from zerograd.serialization import atomic_write
 
@@ -47,18 +48,9 @@ class _Trace:
         self.index_origin: dict[int, Any] = {}  # id(copied index array) -> the array it copies
 
 
-def _function_classes() -> list[type]:
-    out, stack = [], [Function]
-    while stack:
-        cls = stack.pop()
-        out.append(cls)
-        stack.extend(cls.__subclasses__())
-    return [c for c in out if "__call__" in c.__dict__]
-
-
 @contextlib.contextmanager
 def _tracing(trace: _Trace) -> Iterator[None]:
-    saved = {cls: cls.__dict__["__call__"] for cls in _function_classes()}
+    saved = {cls: cls.__dict__["__call__"] for cls in classes_defining_call()}
     plain_index = indexing._plain_index
 
     def recording(call: Callable) -> Callable:

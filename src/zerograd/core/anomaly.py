@@ -14,7 +14,7 @@ import traceback
 from typing import Any, Callable, Optional
 
 from zerograd.backend import get_array_module
-from zerograd.core.function import Function
+from zerograd.core.function import Function, classes_defining_call
 from zerograd.core.variable import Variable
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # src/zerograd
@@ -76,15 +76,6 @@ def _check_backward(f: Function, gxs: Any) -> None:
                 _raise(f, "backward", f"{problem} (the gradient of input {i})")
 
 
-def _function_classes() -> list[type]:
-    out, stack = [], [Function]
-    while stack:
-        cls = stack.pop()
-        out.append(cls)
-        stack.extend(cls.__subclasses__())
-    return [c for c in out if "__call__" in c.__dict__]
-
-
 class detect_anomaly:
     """Context manager: inside it, the first NaN or inf made by a function's forward or
     backward raises :class:`AnomalyError` naming the function and where it was called."""
@@ -93,7 +84,7 @@ class detect_anomaly:
         global _depth, check_backward
         with _lock:
             if _depth == 0:
-                for cls in _function_classes():
+                for cls in classes_defining_call():
                     _saved[cls] = cls.__dict__["__call__"]
                     cls.__call__ = _checking(_saved[cls])  # type: ignore[method-assign]
                 check_backward = _check_backward

@@ -322,3 +322,14 @@ def apply(f: Function, *args: Any):
         if isinstance(a, Variable):
             return f(*args)
     return f.forward(*args)
+
+
+def classes_defining_call() -> list[type]:
+    """Function and every subclass that defines its own ``__call__``: what a tool that watches
+    every call (anomaly mode, ONNX tracing) swaps a wrapper into, and restores afterwards."""
+    out, stack = [], [Function]
+    while stack:
+        cls = stack.pop()
+        out.append(cls)
+        stack.extend(cls.__subclasses__())
+    return [c for c in out if "__call__" in c.__dict__]
