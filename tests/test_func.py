@@ -88,3 +88,23 @@ def test_against_torch_func():
     t = np.array([1.0, 0.5, -2.0])
     assert np.allclose(func.jvp(lambda v: F.sin(v) * v, (x,), (t,))[1],
                        torch.func.jvp(lambda v: torch.sin(v) * v, (xt,), (torch.tensor(t),))[1].numpy())
+
+
+def test_nested_transforms_see_variables_that_arrive_through_closures():
+    assert func.grad(lambda y: func.grad(lambda x: x * x * y)(2.0))(3.0) == 4.0
+    J = func.jacobian(func.grad(lambda a, b: F.sum(a * a * b), argnums=0), argnums=1)(np.array([1.0, 2.0]),
+                                                                                     np.array([3.0, 4.0]))
+    assert np.array_equal(J, [[2.0, 0.0], [0.0, 4.0]])
+
+
+def test_jvp_and_hvp_inside_no_grad():
+    with zerograd.no_grad():
+        assert func.jvp(lambda x: x * x, (3.0,), (1.0,))[1] == 6.0
+        assert np.array_equal(func.hvp(lambda x: F.sum(x ** 3), (np.array([1.0, 2.0]),), (np.ones(2),))[1], [6, 12])
+
+
+def test_grad_through_an_output_of_a_multi_output_function():
+    part = F.split(Variable(np.arange(4.0)), 2)[0]
+    assert np.array_equal(func.grad(lambda q: F.sum(q ** 2))(part), [0.0, 2.0])
+    with pytest.raises(ValueError, match="argnums"):
+        func.grad(lambda x: x, argnums=True)(1.0)

@@ -19,7 +19,9 @@ returns Variables, so transforms compose: ``grad(grad(f))``, ``jacobian(grad(f))
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence, Union, cast
+import contextlib
+import threading
+from typing import Any, Callable, Iterator, Sequence, Union
 
 import numpy as np
 
@@ -32,15 +34,35 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp"]
 Argnums = Union[int, Sequence[int]]
 
 
+class _Depth(threading.local):
+    def __init__(self) -> None:
+        self.n = 0
+
+
+_depth = _Depth()  # transforms running in this thread: inside one, every result stays differentiable
+
+
+@contextlib.contextmanager
+def _inside() -> Iterator[None]:
+    """Run f with backprop on, counted as inside a transform (so that a transform f calls records
+    its own backward pass even when the outer variable reaches it through a closure)."""
+    _depth.n += 1
+    try:
+        with using_config("enable_backprop", True):
+            yield
+    finally:
+        _depth.n -= 1
+
+
 def _leaf(x: Any) -> tuple[Variable, bool]:
     """A fresh leaf for an input (an array or number, cast to float if integral), or the Variable
-    an outer transform passed (then the result must stay differentiable)."""
+    an outer transform passed; the flag says the result must stay differentiable."""
     if isinstance(x, Variable):
         return x, True
     data = as_array(np.asarray(x) if not hasattr(x, "dtype") else x)
     if data.dtype.kind not in "fc":
         data = data.astype(np.float64)
-    return Variable(data), False
+    return Variable(data), _depth.n > 0
 
 
 def _as_output(y: Any, name: str) -> Variable:
@@ -80,11 +102,20 @@ def _pullback(y: Variable, xs: Sequence[Variable], cotangent: Any, graph: bool) 
     return result
 
 
+def _dot(gs: Sequence[Variable], ts: Sequence[Any]) -> Variable:
+    """The sum over pairs of <g, t> (recorded)."""
+    total: Any = None
+    for g, t in zip(gs, ts):
+        term = (g * (t if isinstance(t, Variable) else as_array(np.asarray(t, dtype=g.dtype)))).sum()
+        total = term if total is None else total + term
+    return total
+
+
 def _argnums(argnums: Argnums, n: int, name: str) -> tuple[tuple[int, ...], bool]:
     single = isinstance(argnums, int)
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     for a in nums:
-        if not isinstance(a, int) or not -n <= a < n:
+        if isinstance(a, bool) or not isinstance(a, int) or not -n <= a < n:
             raise ValueError(f"{name}: argnums {argnums!r} does not name one of the {n} arguments")
     return tuple(a % n for a in nums), single
 
@@ -99,7 +130,7 @@ def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = 
         for a in nums:
             leaves[a], outer = _leaf(args[a])
             traced = traced or outer
-        with using_config("enable_backprop", True):
+        with _inside():
             out = f(*leaves)
         aux = None
         if has_aux:
@@ -133,7 +164,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tupl
     pairs = [_leaf(p) for p in primals]
     leaves = [p for p, _ in pairs]
     traced = any(outer for _, outer in pairs)
-    with using_config("enable_backprop", True):
+    with _inside():
         y = _as_output(f(*leaves), "vjp")
 
     def vjp_fn(cotangent: Any) -> tuple:
@@ -155,15 +186,12 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     for x, t in zip(leaves, tangents):
         if tuple(np.shape(t)) != tuple(x.shape):
             raise ValueError(f"jvp: a tangent of shape {tuple(np.shape(t))} for a primal of shape {tuple(x.shape)}")
-    with using_config("enable_backprop", True):
+    with _inside():
         y = _as_output(f(*leaves), "jvp")
     u = Variable(y.xp.zeros_like(y.data))  # the cotangent, as a variable: vjp(u) is linear in it
     pulled = _pullback(y, leaves, u, True)
-    inner = None
-    for g, t in zip(pulled, tangents):
-        term = (g * (t if isinstance(t, Variable) else as_array(np.asarray(t, dtype=g.dtype)))).sum()
-        inner = term if inner is None else inner + term
-    inner = cast(Variable, inner)  # (the sum of one term per primal)
+    with using_config("enable_backprop", True):
+        inner = _dot(pulled, tangents)
     (tangent_out,) = _pullback(inner, [u], inner.xp.ones((), dtype=inner.dtype), traced)
     return (y if traced else y.data), tangent_out
 
@@ -176,7 +204,7 @@ def jacobian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
         leaves = list(args)
         leaves[a], traced = _leaf(args[a])
         x = leaves[a]
-        with using_config("enable_backprop", True):
+        with _inside():
             y = _as_output(f(*leaves), "jacobian")
         rows = []
         for k in range(y.data.size):
@@ -208,15 +236,15 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     pairs = [_leaf(p) for p in primals]
     leaves = [p for p, _ in pairs]
     traced = any(outer for _, outer in pairs)
-    with using_config("enable_backprop", True):
+    with _inside():
         y = _as_output(f(*leaves), "hvp")
     if y.data.size != 1:
         raise TypeError(f"hvp: f must return one element, got shape {y.shape}")
+    for x, t in zip(leaves, tangents):
+        if tuple(np.shape(t)) != tuple(x.shape):
+            raise ValueError(f"hvp: a tangent of shape {tuple(np.shape(t))} for a primal of shape {tuple(x.shape)}")
     grads = _pullback(y, leaves, y.xp.ones_like(y.data), True)
-    inner = None
-    for g, t in zip(grads, tangents):
-        term = (g * (t if isinstance(t, Variable) else as_array(np.asarray(t, dtype=g.dtype)))).sum()
-        inner = term if inner is None else inner + term
-    inner = cast(Variable, inner)  # (the sum of one term per primal)
+    with using_config("enable_backprop", True):
+        inner = _dot(grads, tangents)
     result = _pullback(inner, leaves, inner.xp.ones((), dtype=inner.dtype), traced)
     return (y if traced else y.data), (result[0] if len(result) == 1 else tuple(result))

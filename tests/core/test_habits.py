@@ -127,3 +127,34 @@ def test_manual_seed_seeds_what_zerograd_draws():
     a = L.Linear(4, in_size=3).W.data.copy()
     zerograd.manual_seed(3)
     assert np.array_equal(L.Linear(4, in_size=3).W.data, a)
+
+
+def test_a_hook_may_not_change_the_dtype_or_return_a_list():
+    x = Variable(np.array([1.0, 2.0], np.float32))
+    x.register_hook(lambda g: g.data.astype(np.float64))
+    with pytest.raises(ValueError, match="changed the gradient's dtype from float32 to float64"):
+        F.sum(x * x).backward()
+    y = Variable(np.ones(2))
+    y.register_hook(lambda g: [1.0, 2.0])
+    with pytest.raises(ValueError, match="returned list"):
+        F.sum(y * y).backward()
+
+
+def test_zero_exponents_give_zero_base_gradients_at_zero():
+    for exponent in (np.float32(0.0), Variable(np.array([0.0])), np.array([0.0])):
+        a = Variable(np.array([0.0]))
+        (a ** exponent).backward()
+        assert float(a.grad) == 0.0
+
+
+def test_backward_inputs_accepts_one_variable_and_refuses_none_at_all():
+    x = Variable(np.array(2.0))
+    w = Variable(np.array(3.0))
+    y = x * w
+    y.backward(inputs=x)
+    assert float(x.grad) == 3.0 and w.grad is None
+    with pytest.raises(ValueError, match="inputs is empty"):
+        y.backward(inputs=[])
+    parts = F.split(Variable(np.arange(6.0).reshape(2, 3)), 3, axis=1)
+    (F.sum(parts[0] * 2) + F.sum(parts[1] * 3)).backward(inputs=[parts[0]])
+    assert np.array_equal(parts[0].grad.data, [[2.0], [2.0]])

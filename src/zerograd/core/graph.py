@@ -63,6 +63,10 @@ def backward(y: Variable, retain_grad: bool = False, create_graph: bool = False,
     differentiated again. ``inputs`` (PyTorch's): only these variables' ``.grad`` change
     (an intermediate one among them gets its gradient as with ``retain_grad``).
     """
+    if isinstance(inputs, Variable):
+        inputs = [inputs]
+    if inputs is not None and len(inputs) == 0:
+        raise ValueError("backward: inputs is empty (give the variables whose .grad to fill, or None for all)")
     only = None if inputs is None else {id(v) for v in inputs}
     data = y.data
     if data is None:
@@ -118,8 +122,8 @@ def _walk(y: Variable, seed, retain_grad: bool, held: set, only: Optional[set] =
             if hooks is not None:
                 outs = [ref() for ref in f._out]
                 gys = [run_hooks(o, g, graph) if o is not None and o in hooks else g for o, g in zip(outs, gys)]
-            if retain_grad:
-                _retain(f, gys, got, y, held)
+            if retain_grad or only is not None:
+                _retain(f, gys, got, y, held, only)
             if graph:
                 gxs = f.backward(*gys)
                 if not f.array_backward:
@@ -200,10 +204,13 @@ def _walk(y: Variable, seed, retain_grad: bool, held: set, only: Optional[set] =
                 _store(x, pending[x], held)
 
 
-def _retain(f, gys, got, y: Variable, held: set) -> None:
-    """retain_grad: keep the gradients of a multi-output function's outputs that received one."""
+def _retain(f, gys, got, y: Variable, held: set, only: Optional[set] = None) -> None:
+    """retain_grad (or ``inputs``): keep the gradients of a multi-output function's outputs that
+    received one (those listed in ``only``, when given)."""
     for ref, g, arrived in zip(f._out, gys, got):
         o = ref()
+        if only is not None and id(o) not in only:
+            continue
         if arrived and o is not None and o.creator is f and o is not y:
             with _store_lock:
                 _store(o, g, held)

@@ -48,9 +48,14 @@ def run_hooks(v: Variable, g: Any, graph: bool) -> Any:
             result = result if isinstance(result, Variable) else Variable(result, requires_grad=False)
         else:
             result = result.data if isinstance(result, Variable) else result
-        if tuple(getattr(result, "shape", ())) != tuple(v.shape):
-            raise ValueError(f"a hook of a variable of shape {tuple(v.shape)} returned a gradient of shape "
-                             f"{tuple(getattr(result, 'shape', ()))}")
+        data = result.data if isinstance(result, Variable) else result
+        if not hasattr(data, "shape") or tuple(data.shape) != tuple(v.shape):
+            raise ValueError(f"a hook of a variable of shape {tuple(v.shape)} returned "
+                             f"{'a gradient of shape ' + str(tuple(data.shape)) if hasattr(data, 'shape') else type(data).__name__}"
+                             " (it must return an array or Variable of the variable's shape, or None)")
+        old = g.data if isinstance(g, Variable) else g
+        if data.dtype != old.dtype:
+            raise ValueError(f"a hook changed the gradient's dtype from {old.dtype} to {data.dtype}")
         g = result
     return g
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from zerograd.core import Variable
 from zerograd.core.ops import pow as _const_pow
 from zerograd.functions import combine, elementwise, indexing, linalg, reduction, shape
@@ -54,7 +56,7 @@ def _rmatmul(self: Variable, other: Any) -> Variable:
 
 def _pow(self: Variable, c: Any) -> Variable:
     """``v ** c``: a Python-number exponent takes ``pow``; a Variable or array one, ``power``."""
-    if isinstance(c, (int, float)) and not isinstance(c, bool):
+    if isinstance(c, (int, float, np.number)) and not isinstance(c, bool):
         return _const_pow(self, c)
     return elementwise.power(self, c)
 

@@ -110,7 +110,7 @@ class Sqrt(UnaryFunction):
 
 
 class Power(BinaryFunction):
-    """y = x0 ** x1 where the exponent may vary too; dx0 = dy * x1 * x0 ** (x1 - 1),
+    """y = x0 ** x1 where the exponent may vary too; dx0 = dy * x1 * x0 ** (x1 - 1) (0 where x1 == 0),
     dx1 = dy * y * log(x0), taken as 0 where x0 == 0 (so 0 ** x has a finite exponent gradient,
     as in PyTorch). Both sum back over broadcast axes."""
 
@@ -124,8 +124,9 @@ class Power(BinaryFunction):
         v0, v1 = self.inputs
         x0, x1 = self.input(0), self.input(1)
         gx0 = gx1 = None
-        if v0.requires_grad:
-            gx0 = _sum_to(gy * x1 * x0 ** (x1 - 1), v0.data.shape)
+        if v0.requires_grad:  # (where x1 == 0 the term is 0, also at x0 == 0: x0 ** 0 there, not x0 ** -1)
+            zero_exp = (v1.data == 0).astype(v0.data.dtype)
+            gx0 = _sum_to(gy * x1 * x0 ** (x1 - 1 + zero_exp), v0.data.shape)
         if v1.requires_grad:
             at_zero = (v0.data == 0).astype(v0.data.dtype)  # log(x0 + 1) = 0 there
             gx1 = _sum_to(gy * self.output() * log_(x0 + at_zero), v1.data.shape)
