@@ -111,3 +111,34 @@ def test_zerograd_export_writes_a_trained_run(tmp_path, capsys, argv, shape):
 def test_export_of_a_folder_without_a_run_is_one_line(tmp_path, capsys):
     assert main(["export", str(tmp_path)]) == 2
     assert "holds no finished run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fn, traced, other", [
+    (lambda x: x[1:], rand(4, 5), rand(7, 5)),
+    (lambda x: x[::-1], rand(4, 5), rand(7, 5)),
+    (lambda x: x[-1], rand(4, 5), rand(7, 5)),
+    (lambda x: x[:, -2:] * 2, rand(4, 5), rand(7, 5)),
+    (lambda x: F.reshape(x, (-1,)), rand(4, 2, 3), rand(7, 2, 3)),
+    (lambda x: F.deconv2d(x, np.full((3, 2, 3, 3), 0.1, np.float32), None, 2, 1, outsize=(8, 8)),
+     rand(2, 3, 4, 4), rand(5, 3, 4, 4)),
+])
+def test_slices_and_shapes_follow_the_batch(fn, traced, other, tmp_path):
+    zonnx.export(fn, traced, tmp_path / "f.onnx")
+    got = run_onnx(tmp_path / "f.onnx", other)
+    with zerograd.no_grad():
+        want = fn(other).data
+    assert got.shape == want.shape and np.allclose(got, want, atol=1e-6)
+
+
+@pytest.mark.parametrize("fn, x, kwargs, message", [
+    (lambda x: F.where(x.data > 0, x, x * 0), rand(4, 5), {}, "condition is an array made at trace time"),
+    (lambda x: F.conv2d_simple(x, np.ones((2, 3, 3, 3), np.float32), None, 1, 1), rand(2, 3, 5, 5), {},
+     "Im2col .* has no ONNX mapping"),
+    (lambda x: F.reshape(x, (x.shape[0] * 2, -1)), rand(4, 2, 3), {}, "folds the batch axis"),
+    (lambda x: x * 2, rand(4, 5), {"opset": 12}, "opset 12 is not supported"),
+    (lambda x: F.linear(x, np.ones((5, 2), np.float32)), np.ones((4, 5)), {}, "does not check"),
+])
+def test_what_cannot_be_exported_right_is_an_error_and_no_file(fn, x, kwargs, message, tmp_path):
+    with pytest.raises((zonnx.ExportError, ValueError), match=message):
+        zonnx.export(fn, x, tmp_path / "bad.onnx", **kwargs)
+    assert not (tmp_path / "bad.onnx").exists()

@@ -287,7 +287,10 @@ def _export(args: argparse.Namespace) -> int:
         example = np.asarray(x)
         shapes = f"(batch, {', '.join(map(str, example.shape[1:]))}), output 'output'"
     out = args.out or os.path.join(args.run_dir, "model.onnx")
-    zonnx.export(model, example, out, opset=args.opset)
+    try:
+        zonnx.export(model, example, out, opset=args.opset)
+    except ValueError as e:  # (ExportError too)
+        raise CLIError(f"export: {e}") from None
     print(f"wrote {out}: {config.model.upper()} on {config.dataset}, input 'input' {shapes}, "
           f"opset {args.opset}")
     return 0

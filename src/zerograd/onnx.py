@@ -100,7 +100,7 @@ class Builder:
         self.initializers: list[Any] = []
         self.names: dict[int, str] = {}  # id(Variable or array) -> value name
         self.counter = 0
-        self.input_name: Optional[str] = None  # the first graph input (for the batch size)
+        self.made: set[int] = set()  # ids of the values the traced functions computed
 
     def fresh(self, hint: str) -> str:
         self.counter += 1
@@ -128,6 +128,8 @@ class Builder:
         if isinstance(value, Variable):
             if id(value.data) in self.names:
                 return self.names[id(value.data)]
+            if id(value) in self.made:
+                raise ExportError("a value computed during the trace has no ONNX form (its function was skipped)")
             name = self.const(value.data, value.name or ("param" if isinstance(value, Parameter) else "const"))
             self.names[key] = name
             return name
@@ -146,8 +148,14 @@ class Builder:
     def shape_for_reshape(self, in_shape: tuple, out_shape: tuple) -> str:
         """A Reshape target: the batch axis kept symbolic (0 copies the input's) when it is dynamic."""
         target = list(out_shape)
-        if self.batch is not None and in_shape and out_shape and in_shape[0] == self.batch == out_shape[0]:
-            target[0] = 0
+        if self.batch is not None and in_shape and in_shape[0] == self.batch:
+            if out_shape and out_shape[0] == self.batch:
+                target[0] = 0  # copy the batch axis
+            elif len(out_shape) == 1:
+                target[0] = -1  # everything flattened
+            else:
+                raise ExportError(f"reshape of {in_shape} to {out_shape} folds the batch axis into another: "
+                                  "export it with dynamic_batch=False")
         return self.const(np.array(target, dtype=np.int64), "shape")
 
     def axes(self, op: str, inputs: list[str], axes: Optional[Sequence[int]], keepdims: bool) -> list[str]:
@@ -262,7 +270,11 @@ def _clip(b: Builder, f: Any, ins: list, outs: list) -> list:
 
 @converts(combine.Where)
 def _where(b: Builder, f: Any, ins: list, outs: list) -> list:
-    return b.node("Where", [b.const(np.asarray(as_numpy(f.cond), bool), "cond")] + _names(b, ins))
+    cond = np.asarray(as_numpy(f.cond), bool)
+    if b.batch is not None and cond.ndim and cond.shape[0] == b.batch:
+        raise ExportError("where: its condition is an array made at trace time (of the traced batch size); it "
+                          "exports as a constant: compute masks with zerograd functions, or pass dynamic_batch=False")
+    return b.node("Where", [b.const(cond, "cond")] + _names(b, ins))
 
 
 @converts(combine.Concat)
@@ -316,6 +328,9 @@ def _conv(b: Builder, f: Any, ins: list, outs: list) -> list:
 
 @converts(conv.Deconv2d)
 def _deconv(b: Builder, f: Any, ins: list, outs: list) -> list:
+    if f.outsize is not None:
+        return b.node("ConvTranspose", _names(b, ins), strides=list(f.stride), pads=_pads(f.pad),
+                      output_shape=[int(n) for n in f.out_hw])
     return b.node("ConvTranspose", _names(b, ins), strides=list(f.stride), pads=_pads(f.pad))
 
 
@@ -327,7 +342,12 @@ def _maxpool(b: Builder, f: Any, ins: list, outs: list) -> list:
 
 @converts(conv.Im2col)
 def _im2col(b: Builder, f: Any, ins: list, outs: list) -> Optional[list]:
-    return None  # only as average pooling's windows: the Mean over them becomes AveragePool (see export)
+    if id(f) in b.absorbed:  # type: ignore[attr-defined]
+        return None  # average pooling's windows: the Mean over them becomes AveragePool (see export)
+    raise ExportError("Im2col (conv2d_simple, pooling_simple, im2col) has no ONNX mapping: use conv2d and pooling")
+
+
+_END = 2 ** 62  # "to the end" for Slice
 
 
 @converts(indexing.GetItem)
@@ -355,18 +375,18 @@ def _get_item(b: Builder, f: Any, ins: list, outs: list) -> list:
             unsqueeze.append(out_axis)
             out_axis += 1
             continue
-        if isinstance(i, slice):
-            start, stop, step = i.indices(x_shape[axis])
+        if isinstance(i, slice):  # the bounds as written: ONNX clamps them and counts negatives like Python
             if i != slice(None):
-                starts.append(start)
-                ends.append(stop if stop >= 0 else -(2 ** 62))
+                step = 1 if i.step is None else int(i.step)
+                starts.append(int(i.start) if i.start is not None else (0 if step > 0 else _END))
+                ends.append(int(i.stop) if i.stop is not None else (_END if step > 0 else -_END))
                 axes.append(axis)
                 steps.append(step)
             out_axis += 1
         else:
-            k = int(i) % x_shape[axis]
+            k = int(i)
             starts.append(k)
-            ends.append(k + 1)
+            ends.append(k + 1 if k != -1 else _END)
             axes.append(axis)
             steps.append(1)
             squeeze.append(axis)
@@ -420,14 +440,16 @@ def export(model: Any, example_inputs: Any, path: str | os.PathLike, opset: int 
     without recording gradients and write it as an ONNX model at ``path``; returns the ModelProto.
 
     ``example_inputs``: an array or a tuple of arrays (one per model argument). With
-    ``dynamic_batch`` the first axis of every input and output is the symbolic ``batch``."""
+    ``dynamic_batch`` the first axis of an input or output is the symbolic ``batch`` where its
+    length is the first input's (the traced batch size); other axes keep their traced lengths."""
     try:
         import onnx
         from onnx import helper
     except ImportError:
         raise ImportError("ONNX export needs the onnx package: pip install onnx (or 'zerograd[onnx]')") from None
-    if not 7 <= opset <= 21:
-        raise ValueError(f"export: opset {opset} is not supported (7 to 21)")
+    if not 13 <= opset <= 21:
+        raise ValueError(f"export: opset {opset} is not supported (13 to 21: the nodes are written in their "
+                         "opset-13 forms)")
     arrays = [as_numpy(x.data if isinstance(x, Variable) else np.asarray(x))
               for x in (example_inputs if isinstance(example_inputs, (tuple, list)) else (example_inputs,))]
     inputs = [Variable(a, requires_grad=False) for a in arrays]
@@ -442,11 +464,12 @@ def export(model: Any, example_inputs: Any, path: str | os.PathLike, opset: int 
     batch = arrays[0].shape[0] if dynamic_batch and arrays and arrays[0].ndim else None
     b = Builder(opset, batch)
     b.trace = trace  # type: ignore[attr-defined]
+    b.made = trace.made
     names_in = list(input_names or [f"input{k}" if len(inputs) > 1 else "input" for k in range(len(inputs))])
     for v, name in zip(inputs, names_in):
         b.names[id(v)] = b.names[id(v.data)] = name
     joined = _joined_gates_class()
-    means_of_windows = _average_pools(trace)
+    means_of_windows, b.absorbed = _average_pools(trace)  # type: ignore[attr-defined]
     for f, args, outs in trace.calls:
         if joined is not None and type(f) is joined:
             for o in outs:  # the LSTM's joined gate weights: constants of the exported model
@@ -476,15 +499,21 @@ def export(model: Any, example_inputs: Any, path: str | os.PathLike, opset: int 
                               [value_info(n, as_numpy(_data(r))) for n, r in zip(graph_outputs, results)],
                               initializer=b.initializers)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="zerograd")
-    onnx.checker.check_model(proto)
+    try:
+        onnx.checker.check_model(proto, full_check=True)  # (types too: a float32 weight meeting float64 data)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
+        raise ExportError(f"the exported graph does not check ({str(e).splitlines()[0]}); mixed dtypes? cast "
+                          "the model or the example inputs to one dtype") from None
     atomic_write(path, lambda fh: fh.write(proto.SerializeToString()))
     return proto
 
 
-def _average_pools(trace: _Trace) -> dict[int, Callable[[Builder], list]]:
-    """Mean over axes (2, 3) of Im2col windows (how average_pooling computes) -> AveragePool."""
+def _average_pools(trace: _Trace) -> tuple[dict[int, Callable[[Builder], list]], set[int]]:
+    """Mean over axes (2, 3) of Im2col windows (how average_pooling computes) -> AveragePool: the
+    Means to convert so, and the Im2cols they absorb."""
     made_by = {id(outs[0]): (f, args) for f, args, outs in trace.calls if type(f) is conv.Im2col}
     out: dict[int, Callable[[Builder], list]] = {}
+    absorbed: set[int] = set()
     for f, args, outs in trace.calls:
         source = made_by.get(id(args[0])) if args else None
         if type(f) is reduction.Mean and source is not None and not source[0].to_matrix and tuple(f.axes) == (2, 3):
@@ -495,4 +524,5 @@ def _average_pools(trace: _Trace) -> dict[int, Callable[[Builder], list]]:
                 return b.node("AveragePool", [b.name_of(x)], kernel_shape=list(pair(window.kernel_size)),
                               strides=list(pair(window.stride)), pads=_pads(pair(window.pad)), count_include_pad=1)
             out[id(f)] = pool
-    return out
+            absorbed.add(id(window))
+    return out, absorbed

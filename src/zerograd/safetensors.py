@@ -60,6 +60,13 @@ _FORMATS: dict[str, tuple[np.dtype, int]] = {
 _NAMES: dict[np.dtype, str] = {fmt.newbyteorder("="): name for name, (fmt, _) in _FORMATS.items()
                                if name != "BF16"}
 _FIELDS = ("dtype", "shape", "data_offsets")
+
+
+def _product(shape: list) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
 _METADATA = "__metadata__"
 
 
@@ -198,6 +205,9 @@ def _read_header(fh: BinaryIO, size: int,
             raise bad(f"gives tensor {key!r} the shape {shape!r}, not a list of whole numbers")
         if any(d < 0 for d in shape):
             raise bad(f"gives tensor {key!r} the shape {shape!r}, with a negative dimension")
+        if len(shape) > 64 or _product([d for d in shape if d]) * _FORMATS[dtype][0].itemsize >= 2 ** 63:
+            raise bad(f"gives tensor {key!r} the shape {shape!r}, which no array can have (at most 64 axes, "
+                      "fewer than 2**63 elements)")
         if (not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_count(o) for o in offsets)
                 or not 0 <= offsets[0] <= offsets[1]):
             raise bad(f"gives tensor {key!r} the data_offsets {offsets!r}, not [begin, end] with 0 <= begin <= end")

@@ -287,3 +287,15 @@ def test_a_safetensors_tensor_of_complex_or_text_names_cannot_be_saved(tmp_path)
     with pytest.raises(TypeError, match="complex64"):
         save_file(tmp_path / "w.safetensors", {"W": np.zeros(2, np.complex64)})
     assert not (tmp_path / "w.safetensors").exists()
+
+
+@pytest.mark.parametrize("shape", [[2 ** 64, 0], [2 ** 62, 2 ** 62, 0], [1] * 100])
+def test_safetensors_shapes_no_array_can_have_are_refused(tmp_path, shape):
+    import json
+    import struct
+    from zerograd import safetensors
+    header = json.dumps({"x": {"dtype": "F32", "shape": shape, "data_offsets": [0, 0]}}).encode()
+    path = tmp_path / "huge.safetensors"
+    path.write_bytes(struct.pack("<Q", len(header)) + header)
+    with pytest.raises(CheckpointError, match="huge.safetensors.*which no array can have"):
+        safetensors.load_file(path)
