@@ -15,7 +15,8 @@ from zerograd.config import no_grad, test_mode
 _INSTALL_HINT = "plots need matplotlib: pip install matplotlib (or pip install 'zerograd[plot]')"
 _DPI = 100
 _GRID_POINTS = 200  # per axis, for the decision boundary
-_MARKER = {"marker": "o", "markersize": 3}  # so that a one-epoch curve still shows its point
+_MARKER = {"marker": "o", "markersize": 3}  # so that a short curve (one epoch) still shows its points
+_MARKED_UP_TO = 60  # epochs; beyond, markers only clutter the line
 
 
 class PlottingUnavailable(ImportError):
@@ -86,7 +87,8 @@ def _learning_curve_figure(history: Sequence[dict]):
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
     for ax, metric in zip(axes, metrics):
         for split in ("train", "test"):
-            ax.plot(epochs, _values(history, f"{split}_{metric}"), label=split, **_MARKER)
+            ax.plot(epochs, _values(history, f"{split}_{metric}"), label=split,
+                    **(_MARKER if len(epochs) <= _MARKED_UP_TO else {}))
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.legend()
