@@ -75,6 +75,8 @@ def float_dtype(dtype: Any) -> np.dtype:
 def manual_seed(seed: int) -> None:
     """Seed what zerograd draws from: NumPy's global generator (initializers, dropout, shuffling,
     the datasets' noise) and CuPy's when it is installed."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 32:
+        raise ValueError(f"manual_seed: the seed must be an integer from 0 to 2**32 - 1, got {seed!r}")
     np.random.seed(seed)
     if cp is not None:
         cp.random.seed(seed)

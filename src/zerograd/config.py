@@ -11,8 +11,9 @@ switches off the graph of another.
 """
 from __future__ import annotations
 
+import functools
 import threading
-from typing import Any
+from typing import Any, Callable
 
 
 class _Config(threading.local):
@@ -28,7 +29,8 @@ Config = _Config()
 
 
 class using_config:
-    """Context manager that sets ``Config.<name> = value`` for the current thread and restores it."""
+    """Context manager that sets ``Config.<name> = value`` for the current thread and restores it;
+    also a decorator (``@no_grad()`` runs the whole function so)."""
 
     __slots__ = ("name", "value", "old")
 
@@ -46,6 +48,15 @@ class using_config:
     def __exit__(self, *exc_info: object) -> None:
         setattr(Config, self.name, self.old)
 
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        name, value = self.name, self.value
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with using_config(name, value):
+                return fn(*args, **kwargs)
+        return wrapper
+
 
 def no_grad() -> using_config:
     """Do not record the graph: forward only, faster and without memory for backward."""
@@ -57,9 +68,19 @@ def enable_grad() -> using_config:
     return using_config("enable_backprop", True)
 
 
-def set_grad_enabled(mode: bool) -> using_config:
-    """Record the graph or not, as ``mode`` says (a context manager, like ``no_grad()``)."""
-    return using_config("enable_backprop", bool(mode))
+class set_grad_enabled(using_config):
+    """Record the graph or not, as ``mode`` says, at once (PyTorch's): called plainly it switches
+    for the current thread; used in ``with`` it switches back on exit."""
+
+    __slots__ = ()
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__("enable_backprop", bool(mode))
+        self.old = Config.enable_backprop
+        Config.enable_backprop = self.value
+
+    def __enter__(self) -> None:
+        pass
 
 
 def test_mode() -> using_config:

@@ -158,3 +158,37 @@ def test_backward_inputs_accepts_one_variable_and_refuses_none_at_all():
     parts = F.split(Variable(np.arange(6.0).reshape(2, 3)), 3, axis=1)
     (F.sum(parts[0] * 2) + F.sum(parts[1] * 3)).backward(inputs=[parts[0]])
     assert np.array_equal(parts[0].grad.data, [[2.0], [2.0]])
+
+
+def test_set_grad_enabled_switches_at_once_or_for_a_block():
+    try:
+        zerograd.set_grad_enabled(False)
+        assert F.exp(Variable(np.array(1.0))).creator is None
+    finally:
+        zerograd.set_grad_enabled(True)
+    assert F.exp(Variable(np.array(1.0))).creator is not None
+    with zerograd.set_grad_enabled(False):
+        assert not zerograd.Config.enable_backprop
+    assert zerograd.Config.enable_backprop
+
+
+def test_switches_decorate_functions():
+    @zerograd.no_grad()
+    def predict(x):
+        return F.exp(x)
+
+    assert predict(Variable(np.array(1.0))).creator is None
+    assert zerograd.Config.enable_backprop
+
+
+@pytest.mark.parametrize("seed", [1.5, -1, 2 ** 32, True])
+def test_manual_seed_names_a_bad_seed(seed):
+    with pytest.raises(ValueError, match="manual_seed: the seed must be an integer"):
+        zerograd.manual_seed(seed)
+
+
+def test_an_integer_variable_is_an_index():
+    items = ["a", "b", "c"]
+    assert items[Variable(np.array(2))] == "c" and list(range(Variable(np.array(3)))) == [0, 1, 2]
+    with pytest.raises(TypeError, match="must hold an integer"):
+        items[Variable(np.array(1.0))]

@@ -93,6 +93,13 @@ class Variable:
         """``int(v)`` for a variable of one element."""
         return int(self._one_element("int"))
 
+    def __index__(self) -> int:
+        """``range(v)``, ``items[v]``: a variable of one integer element."""
+        if self.data is None or self.data.dtype.kind not in "iu":
+            raise TypeError(f"a variable used as an index must hold an integer, got dtype "
+                            f"{None if self.data is None else self.data.dtype}")
+        return int(self._one_element("index"))
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         """``np.asarray(v)`` is ``v.data`` (a NumPy array; a CuPy one is refused by NumPy as usual)."""
         data = self.data if dtype is None else self.data.astype(dtype, copy=False)
