@@ -5,9 +5,32 @@ from typing import Any
 
 import numpy as np
 
-from zerograd.backend import get_array_module
+from zerograd.backend import float_dtype, get_array_module
 from zerograd.config import Config
-from zerograd.core import Variable, as_variable
+from zerograd.core import UnaryFunction, Variable, as_variable
+
+
+class Dropout(UnaryFunction):
+    """y = x * mask, where mask = (u > ratio) / (1 - ratio) with u ~ U[0, 1) drawn afresh at each
+    forward (one ``np.random.rand(*x.shape)`` call: the book's draw); dx = dy * mask."""
+
+    __slots__ = ("ratio", "mask")
+    elementwise = True
+
+    def __init__(self, ratio: float) -> None:
+        super().__init__()
+        self.ratio = ratio
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        draw = np.asarray(np.random.rand(*x.shape))  # a float, not an array, for a 0-d x
+        keep = (draw > self.ratio) if xp is np else xp.asarray(draw > self.ratio)
+        dtype = float_dtype(x.dtype)  # an integer x: the scale stays a fraction
+        self.mask = keep.astype(dtype) * dtype.type(1.0 / (1.0 - self.ratio))
+        return x * self.mask
+
+    def backward(self, gy):
+        return gy * self.mask
 
 
 def dropout(x: Any, dropout_ratio: float = 0.5) -> Variable:
@@ -15,16 +38,12 @@ def dropout(x: Any, dropout_ratio: float = 0.5) -> Variable:
     scale the rest by 1 / (1 - ratio); the identity in ``test_mode()``.
 
     The mask comes from one ``np.random.rand(*x.shape)`` call on NumPy's global generator
-    (the book's), so seeded programs reproduce the book's numbers.
+    (the book's), so seeded programs reproduce the book's numbers; it is drawn inside the
+    function's forward, so every run of the forward draws a new one.
     """
     x = as_variable(x)
     if not 0.0 <= dropout_ratio < 1.0:
         raise ValueError(f"dropout: dropout_ratio must lie in [0, 1), got {dropout_ratio}")
     if not Config.train:
         return x
-    xp = get_array_module(x.data)
-    draw = np.asarray(np.random.rand(*x.shape))  # a float, not an array, for a 0-d x
-    keep = (draw > dropout_ratio) if xp is np else xp.asarray(draw > dropout_ratio)
-    scale = x.dtype.type(1.0 / (1.0 - dropout_ratio))
-    mask = keep.astype(x.dtype) * scale
-    return x * Variable(xp.asarray(mask), requires_grad=False)
+    return Dropout(dropout_ratio)(x)
