@@ -106,11 +106,11 @@ def test_mse_of_a_1x1_prediction_against_a_1_target():   # the book's step 59 sh
 
 def test_dropout_draws_the_books_mask_at_each_forward_and_keeps_fractions_for_integers():
     np.random.seed(0)
-    y = F.dropout(Variable(np.ones((2, 3))), 0.3)
+    y = F.dropout(Variable(np.ones((20, 30))), 0.3)
     np.random.seed(0)
-    want = (np.random.rand(2, 3) > 0.3) / 0.7
+    want = (np.random.rand(20, 30) > 0.3) / 0.7
     assert np.allclose(y.data, want)
-    y2 = F.dropout(Variable(np.ones((2, 3))), 0.3)
+    y2 = F.dropout(Variable(np.ones((20, 30))), 0.3)
     assert not np.array_equal(y.data, y2.data)            # a new draw
     z = F.dropout(Variable(np.full(1000, 10), requires_grad=False), 0.3)
     assert z.dtype == np.float64 and np.isclose(z.data.max(), 10 / 0.7)
