@@ -65,6 +65,21 @@ def _leaf(x: Any) -> tuple[Variable, bool]:
     return Variable(data), _depth.n > 0
 
 
+def _leaves(primals: Sequence[Any], tangents: Any = None, name: str = "") -> tuple[list[Variable], bool]:
+    """Leaves for the primals, and whether the result must stay differentiable; with ``tangents``,
+    one per primal, each of its primal's shape."""
+    pairs = [_leaf(p) for p in primals]
+    leaves = [p for p, _ in pairs]
+    if tangents is not None:
+        if len(primals) != len(tangents):
+            raise ValueError(f"{name}: {len(primals)} primals but {len(tangents)} tangents")
+        for x, t in zip(leaves, tangents):
+            if tuple(np.shape(t)) != tuple(x.shape):
+                raise ValueError(f"{name}: a tangent of shape {tuple(np.shape(t))} for a primal of shape "
+                                 f"{tuple(x.shape)}")
+    return leaves, any(outer for _, outer in pairs)
+
+
 def _as_output(y: Any, name: str) -> Variable:
     if isinstance(y, Variable):
         return y
@@ -161,9 +176,7 @@ def grad(f: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False) -> 
 
 def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tuple]]:
     """``(f(*primals), vjp_fn)``: ``vjp_fn(cotangent)`` is the tuple of cotangent @ J for each primal."""
-    pairs = [_leaf(p) for p in primals]
-    leaves = [p for p, _ in pairs]
-    traced = any(outer for _, outer in pairs)
+    leaves, traced = _leaves(primals)
     with _inside():
         y = _as_output(f(*leaves), "vjp")
 
@@ -178,14 +191,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tupl
 
 def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
     """``(f(*primals), J @ tangents)``, by the double-vjp trick (two reverse passes)."""
-    if len(primals) != len(tangents):
-        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
-    pairs = [_leaf(p) for p in primals]
-    leaves = [p for p, _ in pairs]
-    traced = any(outer for _, outer in pairs)
-    for x, t in zip(leaves, tangents):
-        if tuple(np.shape(t)) != tuple(x.shape):
-            raise ValueError(f"jvp: a tangent of shape {tuple(np.shape(t))} for a primal of shape {tuple(x.shape)}")
+    leaves, traced = _leaves(primals, tangents, "jvp")
     with _inside():
         y = _as_output(f(*leaves), "jvp")
     u = Variable(y.xp.zeros_like(y.data))  # the cotangent, as a variable: vjp(u) is linear in it
@@ -231,18 +237,11 @@ def hessian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
 def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
     """``(f(*primals), H @ tangents)`` for ``f`` of one element out, without forming H: the
     gradient of ``<grad f, tangents>`` (reverse over reverse)."""
-    if len(primals) != len(tangents):
-        raise ValueError(f"hvp: {len(primals)} primals but {len(tangents)} tangents")
-    pairs = [_leaf(p) for p in primals]
-    leaves = [p for p, _ in pairs]
-    traced = any(outer for _, outer in pairs)
+    leaves, traced = _leaves(primals, tangents, "hvp")
     with _inside():
         y = _as_output(f(*leaves), "hvp")
     if y.data.size != 1:
         raise TypeError(f"hvp: f must return one element, got shape {y.shape}")
-    for x, t in zip(leaves, tangents):
-        if tuple(np.shape(t)) != tuple(x.shape):
-            raise ValueError(f"hvp: a tangent of shape {tuple(np.shape(t))} for a primal of shape {tuple(x.shape)}")
     grads = _pullback(y, leaves, y.xp.ones_like(y.data), True)
     with using_config("enable_backprop", True):
         inner = _dot(grads, tangents)
