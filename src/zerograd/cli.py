@@ -223,23 +223,22 @@ def _plot_names(task) -> list[str]:
 
 
 def _plots(task, history: list, out: str, name: str) -> list[str]:
-    """The run's pictures: the learning curve, and the decision boundary or the predicted curve."""
+    """Draw the run's pictures (:func:`_plot_names`): the learning curve, and the decision boundary
+    or the predicted curve."""
     from zerograd import plotting
-    from zerograd.training import SequenceTask
 
-    plotting.learning_curve(history, os.path.join(out, "learning_curve.png"), title=name)
-    written = ["learning_curve.png"]
-    if task.config.dataset == "spiral":
-        data = task.train_set
-        plotting.decision_boundary(task.model, data.data, data.label, os.path.join(out, "decision_boundary.png"),
-                                   title=name)
-        written.append("decision_boundary.png")
-    elif isinstance(task, SequenceTask):
-        target, predicted = task.predict_sequence()
-        plotting.curve_prediction(target, predicted, os.path.join(out, "prediction.png"),
-                                  title=f"{name}: one-step predictions of the test curve")
-        written.append("prediction.png")
-    return written
+    names = _plot_names(task)
+    for picture in names:
+        path = os.path.join(out, picture)
+        if picture == "learning_curve.png":
+            plotting.learning_curve(history, path, title=name)
+        elif picture == "decision_boundary.png":
+            data = task.train_set
+            plotting.decision_boundary(task.model, data.data, data.label, path, title=name)
+        else:
+            target, predicted = task.predict_sequence()
+            plotting.curve_prediction(target, predicted, path, title=f"{name}: one-step predictions of the test curve")
+    return names
 
 
 def _export(args: argparse.Namespace) -> int:

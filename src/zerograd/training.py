@@ -192,10 +192,6 @@ class BatchTask(Task):
         with no_grad():
             self.model(x)
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        with no_grad(), test_mode():
-            return self.model(x).data
-
 
 class SequenceTask(Task):
     """One long sequence fed a step at a time (batch rows start at spread offsets); the loss of
