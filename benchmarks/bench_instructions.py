@@ -9,7 +9,8 @@ one unit, with imports and warm-up cancelled out. Compare two checkouts in one s
 
 Workloads: ``nograd`` (3 ops of bench_core's scalar chain under no_grad), ``chain`` (the same
 recorded, forward + backward), ``tanhd`` (tanh's 1st to 6th derivatives), ``mlp`` (bench_nn's
-MLP 2-10-3 SGD step, float32). Needs ``valgrind`` (``apt-get install valgrind``).
+MLP 2-10-3 SGD step, float32), ``mlp_compiled`` (that step under ``zerograd.compile``, replayed),
+``mlp_hand`` (that step written in NumPy by hand: bench_nn's ``NumpyMLP``). Needs ``valgrind`` (``apt-get install valgrind``).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-WORKLOADS = {"nograd": 2000, "chain": 2000, "tanhd": 40, "mlp": 200}
+WORKLOADS = {"nograd": 2000, "chain": 2000, "tanhd": 40, "mlp": 200, "mlp_compiled": 200, "mlp_hand": 200}
 
 CHILD = r'''
 import sys
@@ -64,6 +65,42 @@ def mlp(n):
         loss.backward()
         opt.update()
 
+def _mlp_compiled():
+    np.random.seed(0)
+    model = m.models.MLP((10, 3))
+    opt = m.optimizers.SGD(1.0).setup(model)
+    x = np.random.randn(30, 2).astype(np.float32)
+    t = np.random.randint(0, 3, 30)
+
+    def step(x, t):
+        loss = F.softmax_cross_entropy(model(x), t)
+        model.cleargrads()
+        loss.backward()
+        opt.update()
+        return loss
+    step = m.compile(step)
+    step(x, t)
+    step(x[::-1].copy(), t)  # a second trace on other values: the program is trusted from here
+    return step, x, t
+
+
+def mlp_compiled(n):
+    step, x, t = STATE.get("mlp_compiled") or STATE.setdefault("mlp_compiled", _mlp_compiled())
+    for _ in range(n):
+        step(x, t)
+
+
+def mlp_hand(n):
+    sys.path.insert(0, sys.argv[5])
+    from bench_nn import NumpyMLP
+    net = NumpyMLP((2, 10, 3), lr=1.0)
+    x = np.random.randn(30, 2).astype(np.float32)
+    t = np.random.randint(0, 3, 30)
+    for _ in range(n):
+        net.step(x, t)
+
+
+STATE = {}
 work, n, times = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 import gc
 gc.freeze()  # what the imports made is not traversed by the collector: only the work's own objects count
@@ -76,7 +113,7 @@ def count(src: str, work: str, n: int, times: int) -> int:
     env = dict(os.environ, PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
                MKL_NUM_THREADS="1")
     out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-                          os.path.realpath(sys.executable), "-c", CHILD, src, work, str(n), str(times)],
+                          os.path.realpath(sys.executable), "-c", CHILD, src, work, str(n), str(times), HERE],
                          capture_output=True, text=True, env=env, check=True)
     match = re.search(r"Collected : (\d+)", out.stderr)
     if not match:

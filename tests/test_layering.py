@@ -14,7 +14,7 @@ LAYERS = [
     {"functions", "utils"},
     {"layers"},
     {"models", "optimizers"},
-    {"checkpoint"},
+    {"checkpoint", "compiler"},
     {"datasets", "transforms", "dataloaders"},
     {"compat"},
     {"training", "plotting", "cli", "book", "func", "onnx", "__main__", "__init__"},

@@ -17,6 +17,7 @@ from zerograd.core import AnomalyError, Function, Parameter, Variable, as_array,
 import zerograd.functions  # noqa: F401  (installs the Variable methods defined there)
 from zerograd import dataloaders, datasets, functions, layers, models, optimizers, transforms, utils  # noqa: E402
 from zerograd.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from zerograd.compiler import CompileWarning, compile  # noqa: E402
 from zerograd.dataloaders import DataLoader, SeqDataLoader  # noqa: E402
 from zerograd.layers import Layer  # noqa: E402
 from zerograd.models import Model  # noqa: E402
@@ -27,6 +28,7 @@ __all__ = [
     "Config", "no_grad", "enable_grad", "set_grad_enabled", "test_mode", "using_config", "manual_seed",
     "detect_anomaly", "AnomalyError",
     "Variable", "Parameter", "Function", "as_array", "as_variable",
+    "compile", "CompileWarning",
     "Layer", "Model", "DataLoader", "SeqDataLoader", "save_checkpoint", "load_checkpoint",
     "functions", "layers", "models", "optimizers", "datasets", "dataloaders", "transforms", "utils",
 ]

@@ -12,7 +12,7 @@ symbolic batch axis when ``dynamic_batch``. A function with no converter is an
 Covered: Linear, MatMul, the arithmetic and elementwise functions, the activations, softmax and
 log-softmax, Conv2d, Deconv2d, max and average pooling, batch norm and layer norm in test mode
 (through their primitive functions), dropout (identity in test mode), reshape, flatten,
-transpose, concat, basic slicing and integer-array indexing (so ``embed_id``), sums, means,
+transpose, concat, basic slicing and integer-array indexing, ``embed_id``, sums, means,
 max/min, the LSTM step (RNN and GRU steps through their primitives), unrolled over a sequence.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ from zerograd.backend import as_numpy
 from zerograd.config import no_grad, test_mode
 from zerograd.core import Function, Parameter, Variable, ops
 from zerograd.core.function import classes_defining_call
-from zerograd.functions import activation, combine, conv, elementwise, indexing, linalg, recurrent, reduction, shape
+from zerograd.functions import activation, combine, conv, elementwise, embedding, indexing, linalg, recurrent, reduction, shape
 from zerograd.serialization import atomic_write
 
 __all__ = ["export", "ExportError", "CONVERTERS"]
@@ -348,6 +348,14 @@ def _im2col(b: Builder, f: Any, ins: list, outs: list) -> Optional[list]:
 
 
 _END = 2 ** 62  # "to the end" for Slice
+
+
+@converts(embedding.EmbedID)
+def _embed_id(b: Builder, f: Any, ins: list, outs: list) -> list:
+    ids = _data(ins[1])
+    traced = b.names.get(id(ids))
+    return b.node("Gather", [b.name_of(ins[0]), traced or b.const(np.asarray(ids).astype(np.int64), "indices")],
+                  axis=0)
 
 
 @converts(indexing.GetItem)

@@ -343,4 +343,135 @@ def _count_error(f, n_grads: int, n_inputs: int) -> ValueError:
     return ValueError(f"{type(f).__name__}.backward returned {n_grads} gradients for {n_inputs} inputs")
 
 
+
+class BackwardPlan:
+    """The ordinary walk from ``y`` worked out once, for a graph that will be run again on new
+    values (``zerograd.compile``): the same functions in the same order, the same gradient sums
+    in the same order, the same conformance and stores, but no heap, no pending dictionary and
+    no per-variable bookkeeping. The second path of the walk, kept only for speed; the tests of
+    ``zerograd.compile`` compare its results with :func:`backward`'s, bit for bit.
+
+    The plan holds the graph's functions and variables; ``run()`` reads their current ``.data``
+    (what a replayed forward wrote there). Only the plain walk is planned: no ``retain_grad``,
+    ``create_graph`` or ``inputs``.
+    """
+
+    def __init__(self, y: Variable) -> None:
+        if y.creator is None:
+            raise ValueError("BackwardPlan: y has no creator")
+        self.y = y
+        slot = {y: 0}
+        self.variables: list[Variable] = [y]
+        arrivals = [1]
+        steps = []
+        leaves: list[int] = []
+        heap: list[tuple[int, int, Any, Variable]] = [(-y.generation, 0, y.creator, y)]
+        queued = {y.creator}
+        counter = 1
+        while heap:
+            _, _, f, out = heapq.heappop(heap)
+            if type(f._out) is tuple:
+                outs = [ref() for ref in f._out]
+                out_slots: Any = tuple(slot.get(o) if o is not None and o.creator is f else None for o in outs)
+            else:
+                out_slots = slot[out]
+            inputs: tuple[Variable, ...] = f.inputs
+            in_slots: list[Optional[int]] = []
+            for i, x in enumerate(inputs[:1] if f.elementwise else inputs):
+                if not x.requires_grad:
+                    in_slots.append(None)
+                    continue
+                k = slot.get(x)
+                if k is None:
+                    k = slot[x] = len(self.variables)
+                    self.variables.append(x)
+                    arrivals.append(0)
+                    if x.creator is None:
+                        leaves.append(k)
+                    elif x.creator not in queued:
+                        queued.add(x.creator)
+                        heapq.heappush(heap, (-x.generation, counter, x.creator, x))
+                        counter += 1
+                arrivals[k] += 1
+                in_slots.append(k)
+            steps.append((f, out_slots, tuple(in_slots), f._array_walk_backward))
+        self.steps = steps
+        #: (slot, variable, whether its gradient is a sum this walk made: see ``_Sum``)
+        self.leaves = [(k, self.variables[k], arrivals[k] > 1) for k in leaves]
+        hooked = [v for v in self.variables if v in _hooks] if len(_hooks) else []
+        self.hooked = {slot[v] for v in hooked}
+        for f, out_slots, _, _ in steps:
+            if type(out_slots) is tuple and len(_hooks) and any(
+                    o is not None and o in _hooks for o in (ref() for ref in f._out)):
+                raise NotImplementedError(f"BackwardPlan: a hook on an output of {type(f).__name__} (several outputs)")
+
+    def run(self) -> None:
+        """Backpropagate from ``y`` (seed: ones) and add the leaves' gradients to their ``.grad``."""
+        old = Config.enable_backprop
+        Config.enable_backprop = False
+        try:
+            self._run()
+        finally:
+            Config.enable_backprop = old
+
+    def _run(self) -> None:
+        variables = self.variables
+        g: list[Any] = [None] * len(variables)
+        g[0] = _ones(self.y.data)
+        held: set = set()
+        hooked = self.hooked
+        for f, out_slot, in_slots, array_backward in self.steps:
+            if type(out_slot) is tuple:
+                arrived = [g[k] if k is not None else None for k in out_slot]
+                if all(a is None for a in arrived):  # (the walk never queues such a function)
+                    continue
+                gys = []
+                for j, k in enumerate(out_slot):
+                    gy = arrived[j]
+                    if gy is None:
+                        shape, dtype = f.output_meta[j]
+                        gy = f.inputs[0].xp.zeros(shape, dtype=dtype)
+                    else:
+                        g[k] = None
+                        if k in hooked:
+                            gy = run_hooks(variables[k], gy, False)
+                    gys.append(gy)
+                gxs = array_backward(*gys) if array_backward else _book_style_backward(f, gys, held)
+            else:
+                gy = g[out_slot]
+                if gy is None:  # no gradient arrived (a backward returned None): the walk skips f too
+                    continue
+                g[out_slot] = None
+                if out_slot in hooked:
+                    gy = run_hooks(variables[out_slot], gy, False)
+                gxs = array_backward(gy) if array_backward else _book_style_backward(f, (gy,), held)
+            if type(gxs) is not tuple:
+                gxs = (gxs[0],) if f.elementwise and type(gxs) is list else \
+                    (gxs,) if type(gxs) is not list else tuple(gxs)
+            for i, k in enumerate(in_slots):
+                if k is None:
+                    continue
+                gx = gxs[i]
+                if gx is None:
+                    continue
+                x = variables[k]
+                if not f.elementwise:
+                    xd = x.data
+                    try:
+                        conform = gx.dtype is not xd.dtype or gx.shape != xd.shape
+                    except AttributeError:
+                        conform = True
+                    if conform:
+                        gx = _conform(f, i, x, gx, False)
+                prev = g[k]
+                g[k] = gx if prev is None else prev + gx
+        with _store_lock:
+            for k, x, summed in self.leaves:
+                gk = g[k]
+                if gk is None:
+                    continue
+                if k in hooked:
+                    gk = run_hooks(x, gk, False)
+                _store(x, _Sum(gk) if summed else gk, held)
+
 Variable.backward = backward  # type: ignore[method-assign]

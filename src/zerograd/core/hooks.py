@@ -11,6 +11,9 @@ from zerograd.core.variable import Variable
 
 #: Variable -> its hooks, in registration order (a variable that is freed takes its hooks along).
 hooks: "weakref.WeakKeyDictionary[Variable, list[Callable[[Variable], Any]]]" = weakref.WeakKeyDictionary()
+#: How many times a hook was registered or removed: a replayed step (``zerograd.compile``) that
+#: planned its backward walk under another count plans again.
+changes = 0
 
 
 class RemovableHandle:
@@ -24,6 +27,8 @@ class RemovableHandle:
         v = self._v()
         fns = hooks.get(v) if v is not None else None
         if fns and self._fn in fns:
+            global changes
+            changes += 1
             fns.remove(self._fn)
             if not fns:
                 del hooks[cast(Variable, v)]  # (not None: fns came from it)
@@ -34,6 +39,8 @@ def register_hook(self: Variable, fn: Callable[[Variable], Any]) -> RemovableHan
     if it returns a Variable or an array, that is used instead (it must keep the shape)."""
     if not callable(fn):
         raise TypeError(f"register_hook: expected a callable, got {type(fn).__name__}")
+    global changes
+    changes += 1
     hooks.setdefault(self, []).append(fn)
     return RemovableHandle(self, fn)
 

@@ -67,10 +67,11 @@ class SoftmaxCrossEntropy(BinaryFunction):
     ``fast_backward`` reuses the probabilities computed in forward (``backward`` recomputes them).
     """
 
-    __slots__ = ("probs",)
+    __slots__ = ("probs", "labels")
 
     def forward(self, x, t):
         _check_labels("softmax_cross_entropy", x, t)
+        self.labels = t = t.copy()  # (labels edited before backward change nothing)
         xp = get_array_module(x)
         z = x - x.max(axis=1, keepdims=True)
         e = xp.exp(z)
@@ -89,7 +90,7 @@ class SoftmaxCrossEntropy(BinaryFunction):
         x, t = self.inputs
         xp = get_array_module(like)
         onehot = xp.zeros(x.shape, dtype=x.dtype)
-        onehot[xp.arange(x.shape[0]), t.data] = 1
+        onehot[xp.arange(x.shape[0]), self.labels] = 1
         return onehot
 
     def backward(self, gy):
@@ -102,15 +103,14 @@ class SoftmaxCrossEntropy(BinaryFunction):
         xp = get_array_module(x)
         n = x.shape[0]
         g = self.probs.copy()
-        g[xp.arange(n), self.inputs[1].data] -= 1
+        g[xp.arange(n), self.labels] -= 1
         g *= gy / x.dtype.type(n)
         return g, None
 
 
 def softmax_cross_entropy(x: Any, t: Any) -> Variable:
     """Cross entropy of softmax(x) (scores of shape (N, C)) against integer labels t of shape (N,)."""
-    t = t.data if isinstance(t, Variable) else t
-    return SoftmaxCrossEntropy()(x, t.copy() if hasattr(t, "copy") else t)  # labels edited later change nothing
+    return SoftmaxCrossEntropy()(x, t.data if isinstance(t, Variable) else t)
 
 
 class SigmoidCrossEntropy(BinaryFunction):
