@@ -150,6 +150,7 @@ def _train(args: argparse.Namespace) -> int:
     try:
         np.random.seed(config.seed)
         task = build_task(config)
+        task.compile = args.compile
         try:
             trainer = Trainer(task, out, progress=None if args.progress else False, log_every=args.log_every)
         except ValueError as e:  # options the data cannot serve (a batch longer than the sequence)
@@ -363,6 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, default=None,
                        help="BLAS threads (needs threadpoolctl); default: all cores. 1 is often fastest for small "
                             "models on a busy machine")
+    train.add_argument("--compile", action="store_true",
+                       help="trace the training step once and replay it (zerograd.compile): the same numbers, "
+                            "less Python per step; default: eager")
     train.add_argument("--log-every", type=int, default=None, help="print a line every N epochs; default: epochs/10")
     train.add_argument("--no-progress", dest="progress", action="store_false",
                        help="no progress bar (default: a bar on a terminal)")

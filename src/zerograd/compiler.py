@@ -396,11 +396,19 @@ class _Trace:
                 if r.requires_grad:
                     self.refuse(f"argument {self.arg_ids[id(r)]} is a Variable that requires a gradient")
                 xs[i] = ph = Variable(r.data, requires_grad=False)
-                self.inputs.append((ph, ("arg", self.arg_ids[id(r)], None)))
+                self.inputs.append((ph, ("arg", self.arg_ids[id(r)], None, False)))
                 return ("arg", self.arg_ids[id(r)])
             if isinstance(r, Parameter):
                 self.live.append(r)
                 return ("param", id(r))
+            if r.creator is None and r.data is not None:  # Variable(x) made in the step from an argument
+                k = self.arg_ids.get(id(r.data))
+                view = None if k is not None else _view_of(r.data, self.args)
+                if k is not None or view is not None:
+                    spec = None if view is None else (r.shape, r.dtype, view[1], r.data.strides)
+                    k = k if view is None else view[0]
+                    self.inputs.append((r, ("arg", k, spec, True)))  # (its .grad is cleared at each replay)
+                    return ("arg variable", k, spec, r.requires_grad)
             state = self.state_of.get(id(r))
             if r.creator is not None and r.requires_grad and _reaches_parameter(r):
                 where = f"the layer state {state[1]!r}" if state else f"input {i} of {name}"
@@ -417,11 +425,11 @@ class _Trace:
         if isinstance(r, array_types):
             k = self.arg_ids.get(id(r))
             if k is not None:
-                self.inputs.append((x, ("arg", k, None)))
+                self.inputs.append((x, ("arg", k, None, False)))
                 return ("arg", k)
             view = _view_of(r, self.args)
             if view is not None:
-                self.inputs.append((x, ("arg", view[0], (r.shape, r.dtype, view[1], r.strides))))
+                self.inputs.append((x, ("arg", view[0], (r.shape, r.dtype, view[1], r.strides), False)))
                 return ("view", view[0], r.shape, r.dtype, view[1], r.strides)
         self.values.append((f"input {i} of {name}, an array computed outside zerograd's functions", x.data))
         return ("const",)
@@ -518,6 +526,7 @@ class _Program:
         self.out_structure = _flatten(out, leaves)
         returned: list[tuple[str, Any]] = []
         box_arrays = {id(v.data): (v, k) for k, v in enumerate(t.box_vars) if v.data is not None}
+        grads = {id(v.grad): (v, k) for k, v in enumerate([v for v, _ in t.inputs] + t.live) if v.grad is not None}
         kinds: list[tuple] = []
         for leaf in leaves:
             if isinstance(leaf, Variable) and id(leaf) in t.boxes:
@@ -526,6 +535,9 @@ class _Program:
             elif isinstance(leaf, array_types) and id(leaf) in box_arrays:
                 returned.append(("array", box_arrays[id(leaf)][0]))
                 kinds.append(("box data", box_arrays[id(leaf)][1]))
+            elif isinstance(leaf, Variable) and id(leaf) in grads:
+                returned.append(("grad", grads[id(leaf)][0]))
+                kinds.append(("grad", grads[id(leaf)][1]))
             elif isinstance(leaf, Variable) and isinstance(leaf, Parameter):
                 returned.append(("same", leaf))
                 kinds.append(("param", id(leaf)))
@@ -577,6 +589,8 @@ class _Program:
                     shape, dtype, offset, strides = view
                     a = np.ndarray(shape, dtype, buffer=a, offset=offset, strides=strides)
                 v.data = a
+                if source[3]:
+                    v.grad = None
             else:  # layer state, checked by guards_hold
                 v.data = self.layers[source[1]].__dict__[source[2]].data
         train = Config.train
@@ -604,6 +618,8 @@ class _Program:
                 out.append(Variable(value.data, requires_grad=False))
             elif how == "array":
                 out.append(value.data)
+            elif how == "grad":
+                out.append(value.grad)
             else:
                 out.append(value)
         return _unflatten(self.out_structure, iter(out))

@@ -27,6 +27,7 @@ import numpy as np
 import zerograd.functions as F
 from zerograd import optimizers
 from zerograd.checkpoint import Checkpoint, InvalidCheckpoint, checkpoint_arrays, load_checkpoint
+from zerograd.compiler import compile as compile_step
 from zerograd.config import no_grad, test_mode
 from zerograd.dataloaders import DataLoader, SeqDataLoader
 from zerograd.models import CNN, MLP, LSTMRegressor, Model
@@ -128,9 +129,23 @@ class Task:
         self.train_set = train_set
         self.test_set = test_set
         self.model = model
+        #: Run the training step under :func:`zerograd.compile` (the same numbers, less Python per step).
+        self.compile = False
+        self._step: Optional[tuple[optimizers.Optimizer, Callable]] = None
 
     def make_loader(self) -> DataLoader:
         raise NotImplementedError
+
+    def make_step(self, optimizer: optimizers.Optimizer) -> Callable:
+        """The training step: a function of one batch that updates the model and returns its numbers."""
+        raise NotImplementedError
+
+    def step_for(self, optimizer: optimizers.Optimizer) -> Callable:
+        """:meth:`make_step`'s step for ``optimizer``, made once (compiled when ``self.compile``)."""
+        if self._step is None or self._step[0] is not optimizer:
+            step = self.make_step(optimizer)
+            self._step = (optimizer, compile_step(step) if self.compile else step)
+        return self._step[1]
 
     def train_epoch(self, loader: DataLoader, optimizer: optimizers.Optimizer, bar: Any) -> tuple[float, Optional[float]]:
         """One pass over ``loader`` with updates; (mean loss, accuracy or None)."""
@@ -160,18 +175,26 @@ class BatchTask(Task):
     def make_loader(self) -> DataLoader:
         return DataLoader(self.train_set, cast(int, self.config.batch_size))
 
-    def train_epoch(self, loader, optimizer, bar):
-        model = self.model
-        total_loss, total_acc, n = 0.0, 0.0, 0
-        for x, t in loader:
+    def make_step(self, optimizer):
+        model, loss_of, has_accuracy = self.model, self.loss, self.has_accuracy
+
+        def train_step(x, t):
             y = model(x)
-            loss = self.loss(y, t)
+            loss = loss_of(y, t)
             model.cleargrads()
             loss.backward()
             optimizer.update()
+            return loss, (F.accuracy(y, t) if has_accuracy else None)
+        return train_step
+
+    def train_epoch(self, loader, optimizer, bar):
+        step = self.step_for(optimizer)
+        total_loss, total_acc, n = 0.0, 0.0, 0
+        for x, t in loader:
+            loss, acc = step(x, t)
             total_loss += float(loss.data) * len(x)
-            if self.has_accuracy:
-                total_acc += float(F.accuracy(y, t).data) * len(x)
+            if acc is not None:
+                total_acc += float(acc.data) * len(x)
             n += len(x)
             bar.update(1)
         return total_loss / n, (total_acc / n if self.has_accuracy else None)
@@ -202,21 +225,33 @@ class SequenceTask(Task):
     def make_loader(self) -> DataLoader:
         return SeqDataLoader(self.train_set, cast(int, self.config.batch_size))
 
-    def train_epoch(self, loader, optimizer, bar):
+    def make_step(self, optimizer):
         model = self.model
-        model.reset_state()
-        loss, count, total_loss = 0, 0, 0.0
+
+        def train_window(xs, ts):
+            """One truncated-BPTT window: the summed loss of its steps, backpropagated, then cut."""
+            loss = 0
+            for x, t in zip(xs, ts):
+                loss += F.mean_squared_error(model(x), t)
+            model.cleargrads()
+            loss.backward()
+            loss.unchain_backward()
+            optimizer.update()
+            return loss
+        return train_window
+
+    def train_epoch(self, loader, optimizer, bar):
+        step = self.step_for(optimizer)
+        self.model.reset_state()
+        xs, ts, count, total_loss = [], [], 0, 0.0
         for x, t in loader:
-            loss += F.mean_squared_error(model(x), t)
+            xs.append(x)
+            ts.append(t)
             count += 1
             if count % self.config.bptt == 0 or count == len(loader):
-                model.cleargrads()
-                loss.backward()
-                loss.unchain_backward()
-                optimizer.update()
-                total_loss += float(loss.data)
-                loss = 0
-            bar.update(1)
+                total_loss += float(step(xs, ts).data)
+                bar.update(len(xs))
+                xs, ts = [], []
         return total_loss / count, None
 
     def _steps(self):

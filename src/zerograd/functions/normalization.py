@@ -5,9 +5,10 @@ from typing import Any
 
 import numpy as np
 
-from zerograd.backend import float_dtype, get_array_module
-from zerograd.config import Config
-from zerograd.core import Variable, as_variable
+from zerograd.backend import float_dtype
+from zerograd.config import Config, no_grad
+from zerograd.core import Function, Variable, as_variable
+from zerograd.core.ops import cast
 from zerograd.functions._naming import names_errors
 from zerograd.functions.elementwise import sqrt
 from zerograd.functions.reduction import mean
@@ -23,12 +24,34 @@ def _channel_layout(x: Variable, op: str):
     raise ValueError(f"{op}: expected a 2-D (N, C) or 4-D (N, C, H, W) input, got shape {x.shape}")
 
 
+class UpdateRunningStatistics(Function):
+    """running = decay * running + (1 - decay) * batch, in place in the arrays of inputs 2 and 3, for the
+    batch mean (input 0) and the unbiased batch variance (input 1 times ``unbias``); not differentiable.
+    A function, not Python around NumPy, so that a replayed step (``zerograd.compile``) updates them too.
+    Returns an empty array."""
+
+    __slots__ = ("decay", "unbias")
+
+    def __init__(self, decay: float, unbias: float) -> None:
+        super().__init__()
+        self.decay = decay
+        self.unbias = unbias
+
+    def forward(self, mu, v, running_mean, running_var):
+        decay = self.decay
+        running_mean *= decay
+        running_mean += (1 - decay) * mu.reshape(-1)
+        running_var *= decay
+        running_var += (1 - decay) * self.unbias * v.reshape(-1)
+        return mu.reshape(-1)[:0]
+
+
 def batch_norm(x: Any, gamma: Any, beta: Any, mean_: Any, var_: Any, decay: float = 0.9,
                eps: float = 2e-5) -> Variable:
     """Batch normalization over the batch (and spatial) axes, per channel.
 
     Training (``Config.train``): normalise with the batch mean and variance, and update the
-    running statistics ``mean_`` and ``var_`` (arrays, changed in place) as
+    running statistics ``mean_`` and ``var_`` (arrays, or Variables of them: changed in place) as
     ``running = decay * running + (1 - decay) * batch``, with the unbiased batch variance.
     Test mode: normalise with the running statistics. y = gamma * x_hat + beta.
     """
@@ -53,14 +76,12 @@ def batch_norm(x: Any, gamma: Any, beta: Any, mean_: Any, var_: Any, decay: floa
         x_hat = d / sqrt(v + eps)
         m = x.size // x.shape[1]
         unbias = m / max(m - 1.0, 1.0)
-        mean_arr *= decay
-        mean_arr += (1 - decay) * mu.data.reshape(-1)
-        var_arr *= decay
-        var_arr += (1 - decay) * unbias * v.data.reshape(-1)
-    else:
-        xp = get_array_module(x.data)
-        inv_std = 1 / xp.sqrt(var_arr.reshape(shape) + eps)
-        x_hat = (x - mean_arr.reshape(shape)) * inv_std.astype(float_dtype(x.dtype))
+        with no_grad():
+            UpdateRunningStatistics(decay, unbias)(mu, v, mean_, var_)
+    else:  # (functions of the running statistics, not NumPy around them: a replayed step reads them afresh)
+        inv_std = 1 / sqrt(reshape(as_variable(var_arr if var_ is var_arr else var_), shape) + eps)
+        x_hat = (x - reshape(as_variable(mean_arr if mean_ is mean_arr else mean_), shape)) \
+            * cast(inv_std, float_dtype(x.dtype))
     return gamma_b * x_hat + beta_b
 
 

@@ -45,7 +45,7 @@ class BatchNorm(Layer):
             xp = get_array_module(data)
             self.avg_mean.data = xp.zeros(c, dtype=self.gamma.dtype)
             self.avg_var.data = xp.ones(c, dtype=self.gamma.dtype)
-        return batch_norm(x, self.gamma, self.beta, self.avg_mean.data, self.avg_var.data, self.decay, self.eps)
+        return batch_norm(x, self.gamma, self.beta, self.avg_mean, self.avg_var, self.decay, self.eps)
 
 
 class LayerNorm(Layer):
