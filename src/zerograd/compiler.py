@@ -109,6 +109,17 @@ def _watching_layer(call: Callable) -> Callable:
     return __call__
 
 
+def _watching_setattr(call: Callable) -> Callable:
+    def __setattr__(self: Layer, name: str, value: Any) -> None:
+        t = _tracer()
+        if t is not None:
+            t.layer_write(call, self, name, value)
+            with t.pause():
+                return call(self, name, value)
+        return call(self, name, value)
+    return __setattr__
+
+
 def _watching_backward(call: Callable) -> Callable:
     def backward(self: Variable, retain_grad: bool = False, create_graph: bool = False, inputs: Any = None) -> None:
         t = _tracer()
@@ -170,6 +181,8 @@ def _install() -> None:
                 cls.__call__ = _watching_call(cls.__dict__["__call__"])  # type: ignore[method-assign]
             _saved[(Layer, "__call__")] = Layer.__dict__["__call__"]
             Layer.__call__ = _watching_layer(Layer.__dict__["__call__"])  # type: ignore[method-assign]
+            _saved[(Layer, "__setattr__")] = Layer.__dict__["__setattr__"]
+            Layer.__setattr__ = _watching_setattr(Layer.__dict__["__setattr__"])  # type: ignore[method-assign]
             _saved[(Variable, "backward")] = Variable.__dict__["backward"]
             Variable.backward = _watching_backward(Variable.__dict__["backward"])  # type: ignore[method-assign]
             for cls, name in _STATE_CALLS:
@@ -339,6 +352,7 @@ class _Trace:
         self.layers: dict[int, tuple[Layer, dict]] = {}
         self.state_of: dict[int, tuple[int, str]] = {}
         self.state_used: set[tuple[int, str]] = set()
+        self.written: set[tuple[int, str]] = set()  # (id(layer), name) assigned by the step's Python code
         self.box_reads: list = []
         self.keep: list = []  # (everything seen stays alive, so ids stay unique)
 
@@ -354,8 +368,8 @@ class _Trace:
         if id(layer) in self.layers:
             return
         k = len(self.layers)
-        snapshot = {name: v for name, v in vars(layer).items()
-                    if v is None or isinstance(v, array_types) or isinstance(v, Variable)}
+        snapshot = {name: v for name, v in vars(layer).items() if (id(layer), name) not in self.written
+                    and (v is None or isinstance(v, array_types) or isinstance(v, Variable))}
         self.layers[id(layer)] = (layer, snapshot)
         for name, v in snapshot.items():
             if isinstance(v, Variable) and not isinstance(v, Parameter):
@@ -433,6 +447,18 @@ class _Trace:
                 return ("view", view[0], r.shape, r.dtype, view[1], r.strides)
         self.values.append((f"input {i} of {name}, an array computed outside zerograd's functions", x.data))
         return ("const",)
+
+    def layer_write(self, call: Callable, layer: Layer, name: str, value: Any) -> None:
+        """The step's Python code assigns a layer attribute a Variable, an array or None (``reset_state()``):
+        a replay assigns it too. (Other values are Python's business: assigned while tracing only.)"""
+        if not (value is None or isinstance(value, (Variable,) + array_types)):
+            return
+        self.written.add((id(layer), name))
+        box = self.boxes.get(id(value))
+        self.ops.append(("state", call, layer, (name, value), {}))
+        self.skeleton.append(("setattr", id(layer), name, ("box",) + box if box else
+                              ("obj", id(value)) if isinstance(value, (Variable,) + array_types) else type(value)))
+        self.keep.append(value)
 
     def backward_called(self, y: Variable, retain_grad: bool, create_graph: bool, inputs: Any) -> None:
         if retain_grad or create_graph or inputs is not None:
