@@ -126,7 +126,7 @@ def test_embedding_dropout_batchnorm_and_tied_weights_replay_bit_for_bit():
 
 def test_dropout_masks_are_drawn_afresh_at_each_replay():
     x = np.ones((4, 50), np.float32)
-    w = zg.Parameter(np.ones((50, 50), np.float32))
+    w = np.ones((50, 50), np.float32)
 
     def step(x):
         y = F.dropout(F.matmul(x, w), 0.5)
@@ -222,7 +222,7 @@ def test_numpy_work_on_the_arguments_inside_the_step_runs_eagerly_with_a_warning
                                     lambda: optimizers.SGD(0.1),
                                     lambda m, o: (lambda x, t: _classifier_step(m, o)(x / 2, t)))
     data = _batches((30, 2), 3, n=4)
-    with pytest.warns(zg.CompileWarning, match="an array computed outside zerograd's functions differs"):
+    with pytest.warns(zg.CompileWarning, match="an array computed outside zerograd.s functions .* differs"):
         for x, t in data[:2]:
             assert _same(s1(x, t)[0], s2(x, t)[0])
     for x, t in data[2:]:
@@ -232,13 +232,13 @@ def test_numpy_work_on_the_arguments_inside_the_step_runs_eagerly_with_a_warning
 
 
 def test_views_of_the_arguments_are_read_from_each_call():
-    w = zg.Parameter(np.ones((2, 3)))
+    w = np.ones((2, 3))
 
     def step(x):
         return F.sum(F.matmul(x[:, :2], w) * x.T[0][:, None]), F.reshape(x.reshape(-1), (4, -1))
     compiled = zg.compile(step)
     for k in range(5):
-        x = np.arange(12.0).reshape(4, 3) * (k + 1)
+        x = np.arange(12.0).reshape(4, 3) * (k + 1) + np.arange(12).reshape(4, 3) % (k + 2)
         a, b = step(x), compiled(x)
         assert _same(a[0], b[0]) and _same(a[1], b[1])
     assert compiled.replays == 3

@@ -154,22 +154,75 @@ def _watching_read(name: str, call: Callable) -> Callable:
     return method
 
 
+_MISSING = object()
 _READ_NAMES = {"__bool__": "bool(v)", "__float__": "float(v)", "__int__": "int(v)", "__index__": "an index",
                "item": "v.item()", "tolist": "v.tolist()", "numpy": "v.numpy()", "__array__": "np.asarray(v)"}
 
 
-def _watching_data(slot: Any) -> property:
-    get, put = slot.__get__, slot.__set__
+def _from_user_code() -> bool:
+    """Whether the caller's caller is outside zerograd (the step's own code)."""
+    name = sys._getframe(2).f_globals.get("__name__", "")
+    return not (name == "zerograd" or name.startswith("zerograd."))
 
-    def data(self: Variable) -> Any:
-        value = get(self)
-        t = _tracer()
-        if t is not None and id(self) in t.boxes and value is not None:
-            g = sys._getframe(1).f_globals.get("__name__", "")
-            if not (g == "zerograd" or g.startswith("zerograd.")):
-                t.box_reads.append((value, _user_line()))
+
+def _watching_attribute(attribute: Any, name: str) -> property:
+    """``v.data`` / ``v.grad`` watched: a read of ``.data`` by the step's own code is a value read
+    (allowed only to return it); an assignment by the step's own code is work a replay would miss."""
+    get, put = attribute.__get__, attribute.__set__
+
+    def read(self: Variable) -> Any:
+        value = get(self, type(self))
+        if name == "data" and value is not None:
+            t = _tracer()
+            if t is not None and id(self) not in t.arg_ids and _from_user_code():
+                t.data_reads.append((value, _user_line()))
         return value
-    return property(data, put)
+
+    def write(self: Variable, value: Any) -> None:
+        t = _tracer()
+        if t is not None and _from_user_code():
+            t.refuse(f"it assigns v.{name} at {_user_line()} (Python work on arrays that a replay would not do;"
+                     " use optimizer.update(), cleargrads(), or do it between calls)")
+        put(self, value)
+    return property(read, write)
+
+
+def _refusing_call(name: str, reason: str, call: Callable) -> Callable:
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        t = _tracer()
+        if t is not None:
+            t.refuse(f"{reason} ({name} at {_user_line()})")
+        return call(self, *args, **kwargs)
+    method.__name__ = name
+    return method
+
+
+def _watching_optimizer_setattr(call: Callable) -> Callable:
+    def __setattr__(self: Optimizer, name: str, value: Any) -> None:
+        t = _tracer()
+        if t is not None:
+            t.refuse(f"it sets the optimizer's {name!r} inside the step (at {_user_line()}); set it, or step a "
+                     "schedule, between calls: a replay reads it at each update()")
+        call(self, name, value)
+    return __setattr__
+
+
+def _watching_initialize(call: Callable) -> Callable:
+    def initialize(self: Parameter, *args: Any, **kwargs: Any) -> Any:
+        t = getattr(_local, "trace", None)
+        if t is not None:
+            t.initializing = True  # (such a trace differs from later ones: it is never the one trusted)
+        return call(self, *args, **kwargs)
+    return initialize
+
+
+def _subclasses(cls: type) -> list[type]:
+    out, stack = [], [cls]
+    while stack:
+        c = stack.pop()
+        out.append(c)
+        stack.extend(c.__subclasses__())
+    return out
 
 
 def _install() -> None:
@@ -191,8 +244,23 @@ def _install() -> None:
             for name in _VALUE_READS:
                 _saved[(Variable, name)] = Variable.__dict__[name]
                 setattr(Variable, name, _watching_read(name, Variable.__dict__[name]))
-            _saved[(Variable, "data")] = Variable.__dict__["data"]
-            setattr(Variable, "data", _watching_data(Variable.__dict__["data"]))
+            for cls, name in ((Variable, "data"), (Variable, "grad"), (Parameter, "data")):
+                _saved[(cls, name)] = cls.__dict__[name]
+                setattr(cls, name, _watching_attribute(cls.__dict__[name], name))
+            for cls in _subclasses(Optimizer):
+                if cls is not Optimizer and "update" in cls.__dict__:  # an update() of its own: replayed as a call
+                    _saved[(cls, "update")] = cls.__dict__["update"]
+                    setattr(cls, "update", _watching_state_call(cls, "update", cls.__dict__["update"]))
+                if "update_one" in cls.__dict__:
+                    _saved[(cls, "update_one")] = cls.__dict__["update_one"]
+                    setattr(cls, "update_one", _refusing_call(
+                        "update_one", "it updates a parameter outside optimizer.update()", cls.__dict__["update_one"]))
+                if "__setattr__" in cls.__dict__:
+                    raise RuntimeError(f"zerograd.compile: {cls.__name__} defines __setattr__")
+            _saved[(Parameter, "initialize")] = Parameter.__dict__["initialize"]
+            setattr(Parameter, "initialize", _watching_initialize(Parameter.__dict__["initialize"]))
+            _saved[(Optimizer, "__setattr__")] = object.__setattr__
+            setattr(Optimizer, "__setattr__", _watching_optimizer_setattr(object.__setattr__))
         _installed += 1
 
 
@@ -202,7 +270,10 @@ def _uninstall() -> None:
         _installed -= 1
         if _installed == 0:
             for (cls, name), value in _saved.items():
-                setattr(cls, name, value)
+                if cls is Optimizer and name == "__setattr__":
+                    del Optimizer.__setattr__  # (back to object's)
+                else:
+                    setattr(cls, name, value)
             _saved.clear()
 
 
@@ -236,7 +307,7 @@ def _settings(f: Function) -> dict:
 
 def _flatten(tree: Any, leaves: list) -> Any:
     """The structure of ``tree`` (tuples, lists, dicts) with its leaves appended to ``leaves``."""
-    if type(tree) in (tuple, list):
+    if type(tree) in (tuple, list) or isinstance(tree, tuple) and hasattr(type(tree), "_fields"):
         return (type(tree), tuple(_flatten(x, leaves) for x in tree))
     if type(tree) is dict:
         keys = tuple(tree)
@@ -250,7 +321,8 @@ def _unflatten(structure: Any, leaves: Any) -> Any:
         return next(leaves)
     if structure[0] is dict:
         return {k: _unflatten(s, leaves) for k, s in zip(structure[1], structure[2])}
-    return structure[0](_unflatten(s, leaves) for s in structure[1])
+    items = [_unflatten(s, leaves) for s in structure[1]]
+    return structure[0](*items) if hasattr(structure[0], "_fields") else structure[0](items)
 
 
 def _leaf_key(x: Any) -> Any:
@@ -293,6 +365,19 @@ def _np(a: Any) -> np.ndarray:
     return a if isinstance(a, np.ndarray) else a.get()
 
 
+def _overlaps(leaves: list) -> tuple:
+    """For argument arrays that are views of one array: which one each follows and at what byte distance
+    (a view of the arguments is read from the one the trace found; this keeps that choice right)."""
+    firsts: dict[int, tuple[int, int]] = {}
+    out = []
+    for i, x in enumerate(leaves):
+        if type(x) is np.ndarray and x.base is not None:
+            at = x.__array_interface__["data"][0]
+            k, first_at = firsts.setdefault(id(x.base), (i, at))
+            out.append((i, k, at - first_at))
+    return tuple(out)
+
+
 def _view_of(a: Any, args: list) -> Optional[tuple]:
     """(argument index, byte offset) when ``a`` is a NumPy view into argument array ``args[i]``."""
     if type(a) is not np.ndarray or a.base is None:
@@ -311,6 +396,24 @@ def _view_of(a: Any, args: list) -> Optional[tuple]:
             if made.__array_interface__["data"][0] == a.__array_interface__["data"][0]:
                 return i, offset
     return None
+
+
+def _captured(fn: Callable) -> tuple:
+    """What the step's own names point to: its closure's cells and the globals its code names (a
+    model rebound between calls, a global hyperparameter changed, are a new trace)."""
+    fn = getattr(fn, "__func__", fn)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return ()
+    out = []
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            out.append(cell.cell_contents)
+        except ValueError:  # an empty cell
+            out.append(_MISSING)
+    g = fn.__globals__
+    out.extend(g.get(name, _MISSING) for name in code.co_names)
+    return tuple(out)
 
 
 def _reaches_parameter(v: Variable) -> bool:
@@ -353,7 +456,10 @@ class _Trace:
         self.state_of: dict[int, tuple[int, str]] = {}
         self.state_used: set[tuple[int, str]] = set()
         self.written: set[tuple[int, str]] = set()  # (id(layer), name) assigned by the step's Python code
-        self.box_reads: list = []
+        self.data_reads: list = []
+        self.hook_changes = _hooks_module.changes
+        self.initializing = False  # a layer created lazy parameters during this trace
+        self.python_writes: list[str] = []  # layer attributes changed to Python values (fine while initializing)
         self.keep: list = []  # (everything seen stays alive, so ids stay unique)
 
     def pause(self) -> _Pause:
@@ -369,7 +475,7 @@ class _Trace:
             return
         k = len(self.layers)
         snapshot = {name: v for name, v in vars(layer).items() if (id(layer), name) not in self.written
-                    and (v is None or isinstance(v, array_types) or isinstance(v, Variable))}
+                    and (v is None or isinstance(v, (Variable, Layer) + array_types))}
         self.layers[id(layer)] = (layer, snapshot)
         for name, v in snapshot.items():
             if isinstance(v, Variable) and not isinstance(v, Parameter):
@@ -425,9 +531,11 @@ class _Trace:
                     return ("arg variable", k, spec, r.requires_grad)
             state = self.state_of.get(id(r))
             if r.creator is not None and r.requires_grad and _reaches_parameter(r):
-                where = f"the layer state {state[1]!r}" if state else f"input {i} of {name}"
-                self.refuse(f"{where} was computed before this call and its graph is still linked, so "
-                            "backward would reach back into an earlier call (cut it with unchain_backward())")
+                where = f"the layer state {state[1]!r}" if state else \
+                    f"input {i} of {name} (made by {type(r.creator).__name__} before this call)"
+                self.refuse(f"{where} is still linked to a graph that reaches parameters, so backward would reach "
+                            "back into an earlier call, which a replay cannot (cut it with unchain_backward(); "
+                            "an LSTM keeps its joined weights linked until then)")
             if state is not None:
                 self.state_used.add(state)
                 xs[i] = ph = Variable(r.data, requires_grad=False)
@@ -445,13 +553,18 @@ class _Trace:
             if view is not None:
                 self.inputs.append((x, ("arg", view[0], (r.shape, r.dtype, view[1], r.strides), False)))
                 return ("view", view[0], r.shape, r.dtype, view[1], r.strides)
-        self.values.append((f"input {i} of {name}, an array computed outside zerograd's functions", x.data))
+        self.values.append((f"input {i} of {name}, an array computed outside zerograd's functions (or a view of "
+                            "a non-contiguous argument)", x.data))
         return ("const",)
 
     def layer_write(self, call: Callable, layer: Layer, name: str, value: Any) -> None:
         """The step's Python code assigns a layer attribute a Variable, an array or None (``reset_state()``):
         a replay assigns it too. (Other values are Python's business: assigned while tracing only.)"""
         if not (value is None or isinstance(value, (Variable,) + array_types)):
+            old = layer.__dict__.get(name, _MISSING)
+            if not (old is _MISSING or _same(old, value)) and not isinstance(value, Layer):
+                self.python_writes.append(f"it changes the layer attribute {name!r} of {type(layer).__name__} to {value!r} inside "
+                            f"the step (at {_user_line()}): Python state a replay would not update")
             return
         self.written.add((id(layer), name))
         box = self.boxes.get(id(value))
@@ -496,7 +609,10 @@ class _Trace:
 class _Program:
     """A trace turned into what a replay runs, with the guards that say when it may."""
 
-    def __init__(self, t: _Trace, out: Any) -> None:
+    def __init__(self, t: _Trace, out: Any, fn: Callable) -> None:
+        self.fn = fn
+        self.captured = _captured(fn)  # (taken after the run: what the step's names point to now)
+        self.initializing = t.initializing
         self.skeleton = t.skeleton
         self.values = t.values
         self.arg_values = t.arg_values
@@ -537,7 +653,7 @@ class _Program:
             for name, v in start.items():
                 if (k, name) in t.state_used:
                     self.layer_guards.append((layer, name, "state", v.data.shape, v.data.dtype, type(v.data)))
-                elif v is None or isinstance(v, (Parameter,) + array_types):
+                elif v is None or isinstance(v, (Parameter, Layer) + array_types):
                     self.layer_guards.append((layer, name, "is", v, None, None))
             now = vars(layer)
             for name in set(start) | {n for n, v in now.items() if isinstance(v, Variable)}:
@@ -547,6 +663,10 @@ class _Program:
                     self.skeleton.append(("layer write", k, name, ("box",) + t.boxes[id(end)]
                                           if id(end) in t.boxes else ("obj", id(end))))
         self.hook_changes = _hooks_module.changes
+        if t.python_writes and not t.initializing:
+            t.refuse(t.python_writes[0])
+        if t.hook_changes != _hooks_module.changes:
+            t.refuse("it adds or removes a gradient hook inside the step (register hooks between calls)")
         # what the step returns
         leaves: list = []
         self.out_structure = _flatten(out, leaves)
@@ -567,6 +687,9 @@ class _Program:
             elif isinstance(leaf, Variable) and isinstance(leaf, Parameter):
                 returned.append(("same", leaf))
                 kinds.append(("param", id(leaf)))
+            elif id(leaf) in t.arg_ids:
+                returned.append(("argument", t.arg_ids[id(leaf)]))
+                kinds.append(("argument", t.arg_ids[id(leaf)]))
             elif isinstance(leaf, (Variable,) + array_types):
                 returned.append(("same", leaf))
                 kinds.append(("const",))
@@ -577,9 +700,13 @@ class _Program:
                 kinds.append(("const",))
                 self.values.append(("a value the step returns", leaf))
         self.returned = returned
+        if not any(op[0] == "backward" for op in t.ops) and any(
+                isinstance(leaf, Variable) and leaf.creator is not None and id(leaf) in t.boxes for leaf in leaves):
+            t.refuse("it returns a Variable with a graph and calls no backward(): a compiled step returns values, "
+                     "not graphs (call backward() and update() inside the step)")
         self.skeleton.append(("returns", self.out_structure, tuple(kinds)))
         returned_arrays = {id(leaf) for leaf in leaves if isinstance(leaf, array_types)}
-        for value, where in t.box_reads:
+        for value, where in t.data_reads:
             if id(value) not in returned_arrays:
                 t.refuse(f"it reads .data of a computed variable at {where} (only returning it is replayable;"
                          " use the Variable's shape, or return the value)")
@@ -587,6 +714,9 @@ class _Program:
 
     def guards_hold(self) -> bool:
         if self.hook_changes != _hooks_module.changes:
+            return False
+        captured = _captured(self.fn)
+        if len(captured) != len(self.captured) or any(a is not b for a, b in zip(captured, self.captured)):
             return False
         for v, shape, dtype, kind, requires_grad in self.live:
             d = v.data
@@ -634,9 +764,9 @@ class _Program:
             Config.train = train
         for layer, name, value in self.layer_writes:
             layer.__dict__[name] = value
-        return self.results()
+        return self.results(args)
 
-    def results(self) -> Any:
+    def results(self, args: list) -> Any:
         """What the step returns: new Variables (no graph) holding the computed values."""
         out = []
         for how, value in self.returned:
@@ -646,6 +776,8 @@ class _Program:
                 out.append(value.data)
             elif how == "grad":
                 out.append(value.grad)
+            elif how == "argument":
+                out.append(args[value])
             else:
                 out.append(value)
         return _unflatten(self.out_structure, iter(out))
@@ -720,12 +852,21 @@ class CompiledStep:
         if self.eager_reason is not None or getattr(_local, "trace", None) is not None \
                 or anomaly.check_backward is not None:
             return self.fn(*args, **kwargs)
-        leaves: list = []
-        structure = _flatten((args, kwargs), leaves)
+        if not kwargs and all(type(a) is np.ndarray for a in args):  # the usual call, keyed quicker
+            leaves: list = list(args)
+            structure: Any = len(args)
+            arrays = tuple([(a.shape, a.dtype, a.strides) for a in args])
+        else:
+            leaves = []
+            structure = _flatten((args, kwargs), leaves)
+            arrays = tuple([_leaf_key(x) for x in leaves])
         ids = [id(x) for x in leaves]
-        aliases = None if len(set(ids)) == len(ids) else tuple(ids.index(i) for i in ids)
-        key = (structure, tuple(_leaf_key(x) for x in leaves), aliases, Config.train, Config.enable_backprop,
-               Config.strict_grad_dtype)
+        aliases: Any = None if len(set(ids)) == len(ids) else tuple(ids.index(i) for i in ids)
+        for x in leaves:
+            if type(x) is np.ndarray and x.base is not None:  # views: how they overlap is part of the signature
+                aliases = (aliases, _overlaps(leaves))
+                break
+        key = (structure, arrays, aliases, Config.train, Config.enable_backprop, Config.strict_grad_dtype)
         with self._lock:
             sig = self.signatures.get(key)
             if sig is not None:
@@ -739,6 +880,8 @@ class CompiledStep:
 
     def _trace(self, key: Any, sig: Optional[_Signature], args: tuple, kwargs: dict, leaves: list) -> Any:
         start = time.perf_counter()
+        with self._lock:
+            holding = [p for p in (sig.pending + sig.ready if sig else []) if not p.initializing and p.guards_hold()]
         t = _Trace(leaves)
         _install()
         _local.trace = t
@@ -748,18 +891,23 @@ class CompiledStep:
             _local.trace = None
             _uninstall()
         self.traces += 1
-        program = _Program(t, out)
+        program = _Program(t, out, self.fn)
         self.trace_seconds += time.perf_counter() - start
         if t.reason is not None:
             self._go_eager(t.reason)
-            return program.results()
+            return out  # (this run was an eager one: its results as they are, graph and all)
         with self._lock:
             if sig is None:
                 sig = self.signatures[key] = _Signature()
                 while len(self.signatures) > self.max_programs:
                     self.signatures.popitem(last=False)
-            match = next((p for p in sig.pending + sig.ready if p.skeleton == program.skeleton), None)
-            if match is None:
+            match = next((p for p in sig.pending + sig.ready if p.skeleton == program.skeleton
+                          and len(p.captured) == len(program.captured)
+                          and all(a is b for a, b in zip(p.captured, program.captured))), None)
+            if match is None and holding and not program.initializing:
+                self._go_eager("what it does changed between two calls although nothing the guards watch changed "
+                               "(Python control flow on a counter, a flag or a value the trace did not see)")
+            elif match is None:
                 sig.pending.append(program)
                 if len(sig.pending) + len(sig.ready) > self.max_programs:
                     self._go_eager(f"its structure changed {len(sig.pending)} times for one signature "
@@ -773,7 +921,16 @@ class CompiledStep:
                     (sig.pending if match in sig.pending else sig.ready).remove(match)
                     program.provisional = not _args_differ(match.arg_values, program.arg_values)
                     sig.ready.append(program)
-        return program.results()
+        if self.traces == 4 * self.max_programs and self.eager_reason is None and self.traces > self.replays:
+            warnings.warn(f"zerograd.compile({getattr(self.fn, '__qualname__', 'step')}) traced {self.traces} times "
+                          f"and replayed {self.replays} times: its arguments' shapes, dtypes or Python values, or "
+                          "the objects its names point to, keep changing (each is a new signature)",
+                          CompileWarning, stacklevel=3)
+        return program.results(leaves)
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        """``@zerograd.compile`` on a method: the instance is the first argument (one cache per instance)."""
+        return self if obj is None else functools.partial(self, obj)
 
     def _go_eager(self, reason: str) -> None:
         self.eager_reason = reason

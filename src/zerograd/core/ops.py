@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from zerograd.backend import get_array_module
+from zerograd.config import Config
 from zerograd.core.function import BinaryFunction, UnaryFunction
 from zerograd.core.variable import Variable
 
@@ -345,6 +346,29 @@ class Pow(UnaryFunction):
         return gy * (x * 2) if c == 2 else gy * (c * x ** (c - 1))
 
 
+class Detach(UnaryFunction):
+    """y = x, cut from the graph (the same array; recorded by nobody, so no gradient flows back).
+    A function rather than a new Variable so that a replayed step (``zerograd.compile``) reads
+    each call's own value."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return x
+
+
+def detach(x: Variable) -> Variable:
+    """``x.detach()``: a constant Variable on the same data, no creator, no gradient."""
+    old = Config.enable_backprop
+    Config.enable_backprop = False
+    try:
+        y = Detach()(x)
+    finally:
+        Config.enable_backprop = old
+    y.name = x.name
+    return y
+
+
 class Copy(UnaryFunction):
     """y = a copy of x with its own memory; dx = dy."""
 
@@ -475,6 +499,7 @@ def copy(x: Any) -> Variable:
 
 def _install_operators() -> None:
     Variable.astype = cast
+    Variable.detach = detach  # type: ignore[assignment]
     Variable.__add__ = add
     Variable.__radd__ = add
     Variable.__sub__ = sub

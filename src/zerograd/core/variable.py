@@ -157,9 +157,10 @@ class Variable:
         """The data as a NumPy array (copied from the GPU if need be; no copy on the CPU)."""
         return as_numpy(self.data)
 
-    def detach(self) -> "Variable":
-        """A constant Variable on the same data: no creator, no gradient (shares the array)."""
-        return Variable(self.data, name=self.name, requires_grad=False)
+    if TYPE_CHECKING:  # installed by zerograd.core.ops (a function: a compiled step replays it)
+        def detach(self) -> "Variable":
+            """A constant Variable on the same data: no creator, no gradient (shares the array)."""
+            ...
 
     if TYPE_CHECKING:  # installed at import time by zerograd.core.graph, .ops and zerograd.functions
         def backward(self, /, retain_grad: bool = False, create_graph: bool = False,

@@ -270,7 +270,7 @@ def abs(x: Any) -> Variable:  # noqa: A001  (mirrors np.abs)
 
 def argmax(x: Any, axis: Any = None) -> Any:
     """Indices of the maxima along ``axis`` as a plain integer array (not differentiated)."""
-    data = x.data if isinstance(x, Variable) else x
+    data = x.__array__() if isinstance(x, Variable) else x  # (a value read: a compiled step's trace sees it)
     if axis is not None:
         axis = _normalize_axis(axis, data.ndim, "argmax")
         if len(axis) != 1:

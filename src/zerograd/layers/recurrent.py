@@ -50,11 +50,15 @@ class _JoinedGates(Function):
 
     array_backward = True
 
-    def __init__(self, joined: tuple) -> None:
+    def __init__(self, joined: tuple, views: list) -> None:
         super().__init__()
         self.joined = joined
+        self.views = views
 
     def forward(self, *params):
+        for p, view in zip(params, self.views):
+            if p is not view:  # assigned a new array since the join (a replayed step does not join again)
+                view[...] = p
         return self.joined
 
     def backward(self, gWx, gb, gWh):
@@ -146,7 +150,7 @@ class LSTM(Layer):
         if not Config.enable_backprop:
             return tuple(Variable(a, requires_grad=False) for a in joined)
         if node is None or node[0].creator is None:
-            node = tuple(_JoinedGates(joined)(*self._gate_params()))
+            node = tuple(_JoinedGates(joined, views)(*self._gate_params()))
             object.__setattr__(self, "_joined", (joined, views, params, node))
         return node
 
