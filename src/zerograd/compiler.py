@@ -412,8 +412,30 @@ def _captured(fn: Callable) -> tuple:
         except ValueError:  # an empty cell
             out.append(_MISSING)
     g = fn.__globals__
-    out.extend(g.get(name, _MISSING) for name in code.co_names)
+    out.extend(g.get(name, _MISSING) for name in code.co_names if name in g)
     return tuple(out)
+
+
+def _capture_check(fn: Callable) -> Callable[[], bool]:
+    """A quick check that :func:`_captured` would still give what it gives now."""
+    fn = getattr(fn, "__func__", fn)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return lambda: True
+    cells = tuple(getattr(fn, "__closure__", None) or ())
+    g = fn.__globals__
+    names = tuple(name for name in code.co_names if name in g)
+    before = _captured(fn)
+
+    def holds() -> bool:
+        try:
+            now = tuple([c.cell_contents for c in cells])
+        except ValueError:
+            return False
+        get = g.get
+        now += tuple([get(name, _MISSING) for name in names])
+        return len(now) == len(before) and all([a is b for a, b in zip(now, before)])
+    return holds
 
 
 def _reaches_parameter(v: Variable) -> bool:
@@ -612,6 +634,7 @@ class _Program:
     def __init__(self, t: _Trace, out: Any, fn: Callable) -> None:
         self.fn = fn
         self.captured = _captured(fn)  # (taken after the run: what the step's names point to now)
+        self.captured_holds = _capture_check(fn)
         self.initializing = t.initializing
         self.skeleton = t.skeleton
         self.values = t.values
@@ -715,8 +738,7 @@ class _Program:
     def guards_hold(self) -> bool:
         if self.hook_changes != _hooks_module.changes:
             return False
-        captured = _captured(self.fn)
-        if len(captured) != len(self.captured) or any(a is not b for a, b in zip(captured, self.captured)):
+        if not self.captured_holds():
             return False
         for v, shape, dtype, kind, requires_grad in self.live:
             d = v.data

@@ -147,7 +147,7 @@ class SGD(Optimizer):
         self.lr = lr
 
     def update_one(self, param: Parameter) -> None:
-        param.data -= self.lr * cast(Variable, param.grad).data
+        param.data -= self.lr * param.grad.data  # type: ignore[union-attr]
 
 
 class MomentumSGD(Optimizer):
@@ -163,7 +163,7 @@ class MomentumSGD(Optimizer):
     def update_one(self, param: Parameter) -> None:
         v = self._slot(param, "v")
         v *= self.momentum
-        v -= self.lr * cast(Variable, param.grad).data
+        v -= self.lr * param.grad.data  # type: ignore[union-attr]
         param.data += v
 
 
@@ -180,7 +180,7 @@ class AdaGrad(Optimizer):
     def update_one(self, param: Parameter) -> None:
         xp = get_array_module(param.data)
         h = self._slot(param, "h")
-        grad = cast(Variable, param.grad).data
+        grad = param.grad.data  # type: ignore[union-attr]
         h += grad * grad
         param.data -= self.lr * grad / (xp.sqrt(h) + self.eps)
 
@@ -203,7 +203,7 @@ class AdaDelta(Optimizer):
         msg = self._slot(param, "msg")
         msdx = self._slot(param, "msdx")
         rho, eps = self.rho, self.eps
-        grad = cast(Variable, param.grad).data
+        grad = param.grad.data  # type: ignore[union-attr]
         msg *= rho
         msg += (1 - rho) * grad * grad
         dx = xp.sqrt((msdx + eps) / (msg + eps)) * grad
@@ -226,7 +226,7 @@ class RMSprop(Optimizer):
     def update_one(self, param: Parameter) -> None:
         xp = get_array_module(param.data)
         ms = self._slot(param, "ms")
-        grad = cast(Variable, param.grad).data
+        grad = param.grad.data  # type: ignore[union-attr]
         ms *= self.alpha
         ms += (1 - self.alpha) * grad * grad
         param.data -= self.lr * grad / (xp.sqrt(ms) + self.eps)
@@ -267,7 +267,7 @@ class Adam(Optimizer):
         xp = get_array_module(param.data)
         m = self._slot(param, "m")
         v = self._slot(param, "v")
-        grad = cast(Variable, param.grad).data
+        grad = param.grad.data  # type: ignore[union-attr]
         m += (1 - self.beta1) * (grad - m)
         v += (1 - self.beta2) * (grad * grad - v)
         param.data -= self.corrected_lr * m / (xp.sqrt(v) + self.eps)

@@ -35,6 +35,15 @@ def create_lazily(layer: "Layer", param: Parameter, shape: tuple[int, ...], x: A
         layer.to_gpu()
 
 
+#: Counts changes to any layer's parameters or sub-layers (assignments, deletions): parameter lists
+#: cached by :meth:`Layer._param_list` are valid while it stays the same.
+_structure = [0]
+
+
+def _structure_changed() -> None:
+    _structure[0] += 1
+
+
 class Layer:
     """Base of every layer and model.
 
@@ -55,12 +64,15 @@ class Layer:
             raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
         if isinstance(value, (Parameter, Layer)):
             names[name] = None
-        else:
-            names.pop(name, None)
+            _structure_changed()
+        elif name in names:
+            del names[name]
+            _structure_changed()
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
-        self._names.pop(name, None)
+        if self._names.pop(name, False) is None:
+            _structure_changed()
         object.__delattr__(self, name)
 
     def __call__(self, *inputs: Any):
@@ -93,13 +105,17 @@ class Layer:
         return iter(self._param_list())
 
     def _param_list(self) -> list[Parameter]:
-        # named_params' walk without path strings (cleargrads and update run it every step);
-        # a shared parameter is dropped after its first place by one C-speed check
+        """named_params' walk without path strings (cleargrads and update run it every step), kept
+        until any layer gains, loses or replaces a parameter or a sub-layer. Callers do not change it."""
+        cached = self.__dict__.get("_params_cache")
+        if cached is not None and cached[0] == _structure[0]:
+            return cached[1]
         params = self._all_params()
-        if len(set(map(id, params))) == len(params):
-            return params
-        seen: set = set()
-        return [p for p in params if not (id(p) in seen or seen.add(id(p)))]  # type: ignore[func-returns-value]
+        if len(set(map(id, params))) != len(params):  # a shared parameter: kept in its first place only
+            seen: set = set()
+            params = [p for p in params if not (id(p) in seen or seen.add(id(p)))]  # type: ignore[func-returns-value]
+        object.__setattr__(self, "_params_cache", (_structure[0], params))
+        return params
 
     def _all_params(self) -> list[Parameter]:
         out = []
