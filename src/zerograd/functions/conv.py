@@ -311,16 +311,20 @@ class MaxPooling2D(UnaryFunction):
         xp = get_array_module(x)
         padded, views = self._offsets(x)
         y = self.outputs[0]().data
-        masks = [(ij, _is_max(v, y)) for ij, v in views]
+        nan = xp.isnan(y) if y.dtype.kind == "f" else None  # (NaN maxima, found once for every window offset)
+        if nan is not None and not nan.any():
+            nan = None
+        masks = [(ij, _is_max(v, y, nan)) for ij, v in views]
         count = masks[0][1].astype(gy.dtype)
         for _, m in masks[1:]:
             count += m
         g = gy / count
+        finite = bool(xp.isfinite(g).all()) if g.dtype.kind in "fc" else True  # then g * mask is exact
         sh, sw = self.stride
         oh, ow = y.shape[2:]
         gx = xp.zeros(padded.shape, dtype=g.dtype)
         for (i, j), m in masks:
-            gx[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += scale(g, m)
+            gx[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += g * m if finite else scale(g, m)
         ph, pw = self.pad
         return gx[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]] if (ph or pw) else gx
 
@@ -330,12 +334,15 @@ def _lowest(dtype) -> Any:
     return np.iinfo(dtype).min if np.dtype(dtype).kind in "iu" else -np.inf
 
 
-def _is_max(values, y):
-    """Where ``values`` equal their window's maximum ``y``; a NaN maximum matches the NaNs."""
+def _is_max(values, y, nan: Any = "find"):
+    """Where ``values`` equal their window's maximum ``y``; a NaN maximum matches the NaNs.
+    ``nan``: where y is NaN, if the caller knows (None: nowhere)."""
     mask = values == y
     if y.dtype.kind == "f":
-        nan = get_array_module(y).isnan(y)
-        if nan.any():
+        if isinstance(nan, str):
+            nan = get_array_module(y).isnan(y)
+            nan = nan if nan.any() else None
+        if nan is not None:
             mask |= nan & get_array_module(y).isnan(values)
     return mask
 
