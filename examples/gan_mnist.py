@@ -64,11 +64,11 @@ def main(argv=None) -> tuple:
     while it < args.iterations:
         for x, _ in loader:
             n = len(x)
-            z = np.random.randn(n, LATENT).astype(np.float32)
+            z = F.random_normal((n, LATENT))  # (np.random.randn's numbers, drawn by a function)
             fake = gen(z)
             # discriminator: real -> 1, fake -> 0 (the generator's graph is not needed here)
             loss_d = F.sigmoid_cross_entropy(dis(x), np.ones(n)) + \
-                F.sigmoid_cross_entropy(dis(fake.data), np.zeros(n))
+                F.sigmoid_cross_entropy(dis(fake.detach()), np.zeros(n))
             dis.cleargrads()
             loss_d.backward()
             opt_d.update()

@@ -16,7 +16,7 @@ import numpy as np
 
 import zerograd.functions as F
 import zerograd.layers as L
-from zerograd import DataLoader, no_grad, optimizers
+from zerograd import DataLoader, as_variable, no_grad, optimizers
 from zerograd.datasets import MNIST
 from zerograd.models import Model
 from zerograd.plotting import PlottingUnavailable, image_grid
@@ -40,8 +40,9 @@ class VAE(Model):
         return F.sigmoid(self.dec2(F.relu(self.dec1(z))))
 
     def loss(self, x):
+        x = as_variable(x)  # (1 - x below is then a function too: a compiled step replays it)
         mu, logvar = self.encode(x)
-        eps = np.random.randn(*mu.shape).astype(x.dtype)
+        eps = F.random_normal(mu.shape, x.dtype)  # (np.random.randn's numbers, drawn by a function)
         z = mu + F.exp(0.5 * logvar) * eps  # the reparameterisation trick
         p = F.clip(self.decode(z), 1e-7, 1 - 1e-7)
         n = len(x)

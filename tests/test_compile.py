@@ -375,3 +375,86 @@ def test_zerograd_train_compile_prints_the_same_metrics(tmp_path):
     eager = (tmp_path / "e" / "metrics.csv").read_text().splitlines()
     compiled = (tmp_path / "c" / "metrics.csv").read_text().splitlines()
     assert [r.rsplit(",", 1)[0] for r in eager] == [r.rsplit(",", 1)[0] for r in compiled]
+
+
+def _example(name):
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(__file__), "..", "examples", name + ".py")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_vae_example_step_replays_bit_for_bit_with_its_noise():
+    vae = _example("vae_mnist")
+    rng = np.random.default_rng(0)
+    data = [rng.random((16, 784), dtype=np.float32) for _ in range(5)]
+
+    def make_step(model, opt):
+        def step(x):
+            loss = model.loss(x)
+            model.cleargrads()
+            loss.backward()
+            opt.update()
+            return loss
+        return step
+    runs = []
+    for compiled in (False, True):
+        np.random.seed(0)
+        model = vae.VAE()
+        with zg.no_grad():
+            model.loss(data[0][:2])
+        opt = optimizers.Adam().setup(model)
+        step = zg.compile(make_step(model, opt)) if compiled else make_step(model, opt)
+        np.random.seed(11)
+        runs.append(([step(x).data.tobytes() for x in data], model, step))
+    assert runs[0][0] == runs[1][0] and runs[1][2].replays == 3
+    for p, q in zip(runs[0][1].params(), runs[1][1].params()):
+        assert _same(p, q)
+
+
+def test_the_gan_example_step_two_backwards_two_optimizers_replays_bit_for_bit():
+    gan = _example("gan_mnist")
+    rng = np.random.default_rng(0)
+    data = [rng.random((8, 784), dtype=np.float32) for _ in range(5)]
+
+    def make_step(gen, dis, opt_g, opt_d):
+        def step(x):
+            n = len(x)
+            fake = gen(F.random_normal((n, gan.LATENT)))
+            loss_d = F.sigmoid_cross_entropy(dis(x), np.ones(n)) + \
+                F.sigmoid_cross_entropy(dis(fake.detach()), np.zeros(n))
+            dis.cleargrads()
+            loss_d.backward()
+            opt_d.update()
+            loss_g = F.sigmoid_cross_entropy(dis(fake), np.ones(n))
+            gen.cleargrads()
+            loss_g.backward()
+            opt_g.update()
+            return loss_d, loss_g
+        return step
+    runs = []
+    for compiled in (False, True):
+        gen = _built(gan.Generator, np.zeros((1, gan.LATENT), np.float32))
+        dis = _built(gan.Discriminator, np.zeros((1, 784), np.float32))
+        opt_g = optimizers.Adam(alpha=2e-4, beta1=0.5).setup(gen)
+        opt_d = optimizers.Adam(alpha=2e-4, beta1=0.5).setup(dis)
+        step = make_step(gen, dis, opt_g, opt_d)
+        step = zg.compile(step) if compiled else step
+        np.random.seed(5)
+        runs.append(([b"".join(v.data.tobytes() for v in step(x)) for x in data], gen, dis, step))
+    assert runs[0][0] == runs[1][0] and runs[1][3].replays == 3
+    for a, b in ((runs[0][1], runs[1][1]), (runs[0][2], runs[1][2])):
+        for p, q in zip(a.params(), b.params()):
+            assert _same(p, q)
+
+
+def test_random_normal_draws_what_numpy_draws():
+    np.random.seed(3)
+    a = F.random_normal((2, 3), np.float64).data
+    np.random.seed(3)
+    assert np.array_equal(a, np.random.randn(2, 3)) and a.dtype == np.float64
+    with pytest.raises(ValueError, match="must not be negative"):
+        F.random_normal((2, -1))

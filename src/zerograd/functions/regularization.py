@@ -1,4 +1,4 @@
-"""Dropout."""
+"""Dropout, and random draws made by functions (a replayed step draws afresh)."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,7 +7,7 @@ import numpy as np
 
 from zerograd.backend import float_dtype, get_array_module
 from zerograd.config import Config
-from zerograd.core import UnaryFunction, Variable, as_variable
+from zerograd.core import Function, UnaryFunction, Variable, as_variable
 
 
 class Dropout(UnaryFunction):
@@ -47,3 +47,30 @@ def dropout(x: Any, dropout_ratio: float = 0.5) -> Variable:
     if not Config.train:
         return x
     return Dropout(dropout_ratio)(x)
+
+
+class RandomNormal(Function):
+    """y = draws from the standard normal distribution, of a fixed shape and dtype (no inputs, no
+    gradient): ``np.random.randn(*shape).astype(dtype)`` on NumPy's global generator, or
+    ``xp.random.randn`` of the array module given. Drawn in forward, so a replayed step
+    (``zerograd.compile``) draws afresh, as eager code does."""
+
+    __slots__ = ("shape", "dtype", "xp")
+
+    def __init__(self, shape: tuple[int, ...], dtype: Any, xp: Any) -> None:
+        super().__init__()
+        self.shape = shape
+        self.dtype = dtype
+        self.xp = xp
+
+    def forward(self):
+        return self.xp.random.randn(*self.shape).astype(self.dtype)
+
+
+def random_normal(shape: Any, dtype: Any = np.float32, xp: Any = np) -> Variable:
+    """Standard normal noise of ``shape`` as a constant Variable (the reparameterisation trick's
+    ``eps``, a GAN's ``z``): the numbers of ``np.random.randn(*shape).astype(dtype)``."""
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
+    if any(n < 0 for n in shape):
+        raise ValueError(f"random_normal: the shape must not be negative, got {shape}")
+    return RandomNormal(shape, np.dtype(dtype), xp)()
