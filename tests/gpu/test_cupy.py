@@ -146,3 +146,31 @@ def test_conv_and_lstm_layers_on_gpu():
     cpu_layer = L.Linear(3, in_size=2)
     with pytest.raises(TypeError, match="Linear: its parameters are on the CPU but the input is on the GPU"):
         cpu_layer(cp.ones((1, 2), dtype=cp.float32))
+
+
+def test_a_compiled_step_on_the_gpu_equals_eager_on_the_gpu():
+    rng = np.random.default_rng(0)
+    data = [(cp.asarray(rng.random((16, 2), dtype=np.float32)), cp.asarray(rng.integers(0, 3, 16)))
+            for _ in range(5)]
+    runs = []
+    for compiled in (False, True):
+        np.random.seed(0)
+        model = MLP((10, 3))
+        with zerograd.no_grad():
+            model(np.zeros((1, 2), np.float32))
+        model.to_gpu()
+        opt = optimizers.Adam(0.01).setup(model)
+
+        def step(x, t):
+            loss = F.softmax_cross_entropy(F.dropout(model(x), 0.2), t)
+            model.cleargrads()
+            loss.backward()
+            opt.update()
+            return loss
+        step = zerograd.compile(step) if compiled else step
+        np.random.seed(1)
+        cp.random.seed(1)
+        runs.append(([float(step(x, t).data) for x, t in data], model, step))
+    assert runs[0][0] == runs[1][0] and runs[1][2].replays == 3
+    for p, q in zip(runs[0][1].params(), runs[1][1].params()):
+        assert isinstance(q.data, cp.ndarray) and bool((p.data == q.data).all())
