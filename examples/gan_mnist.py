@@ -43,6 +43,27 @@ class Discriminator(Model):
         return self.l2(F.leaky_relu(self.l1(x), 0.2))
 
 
+def make_step(gen: Generator, dis: Discriminator, opt_g, opt_d):
+    """One training step on a batch of real images: (discriminator loss, generator loss)."""
+    def step(x):
+        n = len(x)
+        z = F.random_normal((n, LATENT))  # (np.random.randn's numbers, drawn by a function)
+        fake = gen(z)
+        # discriminator: real -> 1, fake -> 0 (the generator's graph is not needed here)
+        loss_d = F.sigmoid_cross_entropy(dis(x), np.ones(n)) + \
+            F.sigmoid_cross_entropy(dis(fake.detach()), np.zeros(n))
+        dis.cleargrads()
+        loss_d.backward()
+        opt_d.update()
+        # generator: make the discriminator say 1
+        loss_g = F.sigmoid_cross_entropy(dis(fake), np.ones(n))
+        gen.cleargrads()
+        loss_g.backward()
+        opt_g.update()
+        return loss_d, loss_g
+    return step
+
+
 def main(argv=None) -> tuple:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--iterations", type=int, default=3000)
@@ -60,23 +81,11 @@ def main(argv=None) -> tuple:
     opt_g = optimizers.Adam(alpha=2e-4, beta1=0.5).setup(gen)
     opt_d = optimizers.Adam(alpha=2e-4, beta1=0.5).setup(dis)
 
+    step = make_step(gen, dis, opt_g, opt_d)
     it, loss_d, loss_g = 0, None, None
     while it < args.iterations:
         for x, _ in loader:
-            n = len(x)
-            z = F.random_normal((n, LATENT))  # (np.random.randn's numbers, drawn by a function)
-            fake = gen(z)
-            # discriminator: real -> 1, fake -> 0 (the generator's graph is not needed here)
-            loss_d = F.sigmoid_cross_entropy(dis(x), np.ones(n)) + \
-                F.sigmoid_cross_entropy(dis(fake.detach()), np.zeros(n))
-            dis.cleargrads()
-            loss_d.backward()
-            opt_d.update()
-            # generator: make the discriminator say 1
-            loss_g = F.sigmoid_cross_entropy(dis(fake), np.ones(n))
-            gen.cleargrads()
-            loss_g.backward()
-            opt_g.update()
+            loss_d, loss_g = step(x)
             it += 1
             if it % 500 == 0 or it == args.iterations:
                 print(f"iteration {it}: discriminator loss {float(loss_d.data):.4f}, "

@@ -420,28 +420,13 @@ def test_the_gan_example_step_two_backwards_two_optimizers_replays_bit_for_bit()
     rng = np.random.default_rng(0)
     data = [rng.random((8, 784), dtype=np.float32) for _ in range(5)]
 
-    def make_step(gen, dis, opt_g, opt_d):
-        def step(x):
-            n = len(x)
-            fake = gen(F.random_normal((n, gan.LATENT)))
-            loss_d = F.sigmoid_cross_entropy(dis(x), np.ones(n)) + \
-                F.sigmoid_cross_entropy(dis(fake.detach()), np.zeros(n))
-            dis.cleargrads()
-            loss_d.backward()
-            opt_d.update()
-            loss_g = F.sigmoid_cross_entropy(dis(fake), np.ones(n))
-            gen.cleargrads()
-            loss_g.backward()
-            opt_g.update()
-            return loss_d, loss_g
-        return step
     runs = []
     for compiled in (False, True):
         gen = _built(gan.Generator, np.zeros((1, gan.LATENT), np.float32))
         dis = _built(gan.Discriminator, np.zeros((1, 784), np.float32))
         opt_g = optimizers.Adam(alpha=2e-4, beta1=0.5).setup(gen)
         opt_d = optimizers.Adam(alpha=2e-4, beta1=0.5).setup(dis)
-        step = make_step(gen, dis, opt_g, opt_d)
+        step = gan.make_step(gen, dis, opt_g, opt_d)
         step = zg.compile(step) if compiled else step
         np.random.seed(5)
         runs.append(([b"".join(v.data.tobytes() for v in step(x)) for x in data], gen, dis, step))
