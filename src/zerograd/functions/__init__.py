@@ -21,6 +21,7 @@ from zerograd.functions.metrics import accuracy
 from zerograd.functions.normalization import batch_norm, layer_norm
 from zerograd.functions.recurrent import lstm
 from zerograd.functions.regularization import dropout, random_normal
+from zerograd.functions.attention import masked_softmax, scaled_dot_product_attention
 from zerograd.functions import _methods  # noqa: F401  (installs Variable.reshape, .T, .sum, @, [] ...)
 from zerograd.functions import dual  # noqa: F401  (the functions for writing gradients)
 
@@ -33,5 +34,6 @@ __all__ = [
     "expand_dims", "flatten", "reshape", "squeeze", "swapaxes", "transpose", "gelu", "leaky_relu",
     "log_softmax", "relu", "sigmoid", "softmax", "embed_id", "binary_cross_entropy",
     "mean_squared_error", "sigmoid_cross_entropy", "softmax_cross_entropy", "accuracy",
-    "batch_norm", "layer_norm", "lstm", "dropout", "random_normal", "dual",
+    "batch_norm", "layer_norm", "lstm", "dropout", "random_normal", "masked_softmax",
+    "scaled_dot_product_attention", "dual",
 ]
