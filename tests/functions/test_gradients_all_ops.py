@@ -122,6 +122,15 @@ case("softmax", F.softmax, randn(3, 4))
 case("softmax", lambda x: F.softmax(x, axis=0), randn(3, 4), label="softmax-axis0")
 case("log_softmax", F.log_softmax, randn(3, 4))
 case("gelu", F.gelu, randn(2, 3))
+_ATTN_MASK = np.array([[True, False, True, True], [False, False, False, False], [True, True, False, True]])
+case("masked_softmax", lambda x: F.masked_softmax(x, _ATTN_MASK), randn(3, 4))
+case("masked_softmax", lambda x: F.masked_softmax(x, _ATTN_MASK[:, :1], axis=0), randn(3, 4),
+     label="masked_softmax-axis0-broadcast")
+case("scaled_dot_product_attention", F.scaled_dot_product_attention, randn(2, 3, 4), randn(2, 4, 4), randn(2, 4, 2))
+case("scaled_dot_product_attention", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, causal=True),
+     randn(2, 2, 3, 4), randn(2, 2, 3, 4), randn(2, 2, 3, 2), label="scaled_dot_product_attention-causal")
+case("scaled_dot_product_attention", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, mask=_ATTN_MASK),
+     randn(2, 3, 4), randn(4, 4), randn(4, 2), label="scaled_dot_product_attention-mask-broadcast")
 case("mean_squared_error", F.mean_squared_error, randn(4, 2), randn(4, 2))
 case("softmax_cross_entropy", lambda x, t: F.softmax_cross_entropy(x, t), randn(4, 3), np.array([0, 2, 1, 2]))
 case("sigmoid_cross_entropy", F.sigmoid_cross_entropy, randn(4, 1), np.array([[0], [1], [1], [0]]))

@@ -124,10 +124,11 @@ def scaled_dot_product_attention(q: Any, k: Any, v: Any, mask: Optional[Any] = N
     try:
         batch = np.broadcast_shapes(q_shape[:-2], k_shape[:-2], v_shape[:-2])
     except ValueError:
-        raise ValueError(f"{_OP}: the batch axes of q {q_shape}, k {k_shape} and v {v_shape} do not broadcast") from None
+        raise ValueError(f"{_OP}: the batch axes of q {q_shape}, k {k_shape} and v {v_shape} "
+                         "do not broadcast") from None
     tq, tk = q_shape[-2], k_shape[-2]
-    if tk == 0:
-        raise ValueError(f"{_OP}: k of shape {k_shape} has no keys to attend to")
+    if tk == 0 or q_shape[-1] == 0:
+        raise ValueError(f"{_OP}: k of shape {k_shape} has no keys to attend to, or no features")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"{_OP}: dropout must lie in [0, 1), got {dropout}")
     scores_shape = batch + (tq, tk)
