@@ -52,7 +52,7 @@ from zerograd.core import anomaly, hooks as _hooks_module
 from zerograd.core.function import Function, UnaryFunction, BinaryFunction, _inputs_as_variables, classes_defining_call
 from zerograd.core.graph import BackwardPlan
 from zerograd.core.variable import Parameter, Variable
-from zerograd.layers.base import Layer
+from zerograd.layers.base import Layer, _structure as _layer_structure
 from zerograd.optimizers import Optimizer
 
 __all__ = ["compile", "CompiledStep", "CompileWarning"]
@@ -174,13 +174,21 @@ def _watching_attribute(attribute: Any, name: str) -> property:
         value = get(self, type(self))
         if name == "data" and value is not None:
             t = _tracer()
-            if t is not None and id(self) not in t.arg_ids and _from_user_code():
+            if t is not None and id(self) not in t.arg_ids and not isinstance(self, Parameter) and _from_user_code():
                 t.data_reads.append((value, _user_line()))
         return value
 
     def write(self: Variable, value: Any) -> None:
         t = _tracer()
         if t is not None and _from_user_code():
+            try:
+                old = get(self, type(self))
+            except AttributeError:  # (not set yet)
+                old = None
+            if name == "data" and old is None:
+                t.initializing = True  # a book-style layer creating its weights (such a trace is never trusted)
+                put(self, value)
+                return
             t.refuse(f"it assigns v.{name} at {_user_line()} (Python work on arrays that a replay would not do;"
                      " use optimizer.update(), cleargrads(), or do it between calls)")
         put(self, value)
@@ -302,7 +310,20 @@ def _settings(f: Function) -> dict:
                 out[name] = getattr(f, name)
     if hasattr(f, "__dict__"):
         out.update({k: v for k, v in vars(f).items() if k not in ("inputs", "_out", "output_meta")})
+    for name in type(f).trace_ignores:
+        out.pop(name, None)
     return out
+
+
+def _arrays_in(value: Any) -> list:
+    """The arrays inside a setting (an index tuple holds several)."""
+    if isinstance(value, array_types):
+        return [value]
+    if type(value) in (tuple, list):
+        return [a for v in value for a in _arrays_in(v)]
+    if type(value) is dict:
+        return [a for v in value.values() for a in _arrays_in(v)]
+    return []
 
 
 def _flatten(tree: Any, leaves: list) -> Any:
@@ -398,44 +419,69 @@ def _view_of(a: Any, args: list) -> Optional[tuple]:
     return None
 
 
-def _captured(fn: Callable) -> tuple:
-    """What the step's own names point to: its closure's cells and the globals its code names (a
-    model rebound between calls, a global hyperparameter changed, are a new trace)."""
+def _names_of(fn: Any, cells: list, names: list, seen: set) -> None:
+    """The closure cells and (globals dict, name) pairs that ``fn`` reads: through decorators
+    (``__wrapped__``), ``functools.partial``, bound methods, and the code objects nested in its
+    code (comprehensions, generator expressions, inner functions)."""
+    if id(fn) in seen:
+        return
+    seen.add(id(fn))
+    if isinstance(fn, functools.partial):
+        cells.extend(("value", v) for v in (fn.func,) + fn.args + tuple(fn.keywords.values()))
+        _names_of(fn.func, cells, names, seen)
+        return
     fn = getattr(fn, "__func__", fn)
+    wrapped = getattr(fn, "__wrapped__", None)
+    if wrapped is not None:
+        _names_of(wrapped, cells, names, seen)
     code = getattr(fn, "__code__", None)
     if code is None:
-        return ()
-    out = []
-    for cell in getattr(fn, "__closure__", None) or ():
-        try:
-            out.append(cell.cell_contents)
-        except ValueError:  # an empty cell
-            out.append(_MISSING)
+        return
+    cells.extend(("cell", c) for c in getattr(fn, "__closure__", None) or ())
     g = fn.__globals__
-    out.extend(g.get(name, _MISSING) for name in code.co_names if name in g)
-    return tuple(out)
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        names.extend((g, name) for name in c.co_names if name in g)
+        stack.extend(k for k in c.co_consts if hasattr(k, "co_names"))
+
+
+def _same_binding(a: Any, b: Any) -> bool:
+    """One name's values at two times: the same object, or equal numbers or strings (a global
+    recomputed to the same value)."""
+    return a is b or (type(a) is type(b) and type(a) in (int, float, str, bool, complex) and a == b)
 
 
 def _capture_check(fn: Callable) -> Callable[[], bool]:
-    """A quick check that :func:`_captured` would still give what it gives now."""
-    fn = getattr(fn, "__func__", fn)
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return lambda: True
-    cells = tuple(getattr(fn, "__closure__", None) or ())
-    g = fn.__globals__
-    names = tuple(name for name in code.co_names if name in g)
-    before = _captured(fn)
+    """A check that the names the step reads (closure cells, globals) still point where they do now:
+    a model rebound between calls, a global hyperparameter changed, make a new trace."""
+    cells: list = []
+    names: list = []
+    _names_of(fn, cells, names, set())
+
+    def now() -> list:
+        out = []
+        for kind, c in cells:
+            if kind == "value":
+                out.append(c)
+            else:
+                try:
+                    out.append(c.cell_contents)
+                except ValueError:  # an empty cell
+                    out.append(_MISSING)
+        out.extend(g.get(name, _MISSING) for g, name in names)
+        return out
+    before = now()
 
     def holds() -> bool:
-        try:
-            now = tuple([c.cell_contents for c in cells])
-        except ValueError:
-            return False
-        get = g.get
-        now += tuple([get(name, _MISSING) for name in names])
-        return len(now) == len(before) and all([a is b for a, b in zip(now, before)])
+        return all([_same_binding(a, b) for a, b in zip(now(), before)])
+    holds.values = before  # type: ignore[attr-defined]
     return holds
+
+
+def _captured(fn: Callable) -> tuple:
+    """What the names the step reads point to now (see :func:`_capture_check`)."""
+    return tuple(_capture_check(fn).values)  # type: ignore[attr-defined]
 
 
 def _reaches_parameter(v: Variable) -> bool:
@@ -478,6 +524,7 @@ class _Trace:
         self.state_of: dict[int, tuple[int, str]] = {}
         self.state_used: set[tuple[int, str]] = set()
         self.written: set[tuple[int, str]] = set()  # (id(layer), name) assigned by the step's Python code
+        self.written_layers: dict[int, Layer] = {}
         self.data_reads: list = []
         self.hook_changes = _hooks_module.changes
         self.initializing = False  # a layer created lazy parameters during this trace
@@ -535,8 +582,9 @@ class _Trace:
             if box is not None:
                 return ("box",) + box
             if id(r) in self.arg_ids:
-                if r.requires_grad:
+                if r.requires_grad:  # (kept as it is: this call stays an eager one)
                     self.refuse(f"argument {self.arg_ids[id(r)]} is a Variable that requires a gradient")
+                    return ("arg", self.arg_ids[id(r)])
                 xs[i] = ph = Variable(r.data, requires_grad=False)
                 self.inputs.append((ph, ("arg", self.arg_ids[id(r)], None, False)))
                 return ("arg", self.arg_ids[id(r)])
@@ -558,6 +606,7 @@ class _Trace:
                 self.refuse(f"{where} is still linked to a graph that reaches parameters, so backward would reach "
                             "back into an earlier call, which a replay cannot (cut it with unchain_backward(); "
                             "an LSTM keeps its joined weights linked until then)")
+                return ("linked",)  # (kept as it is: this call stays an eager one)
             if state is not None:
                 self.state_used.add(state)
                 xs[i] = ph = Variable(r.data, requires_grad=False)
@@ -589,11 +638,20 @@ class _Trace:
                             f"the step (at {_user_line()}): Python state a replay would not update")
             return
         self.written.add((id(layer), name))
+        self.written_layers[id(layer)] = layer
         box = self.boxes.get(id(value))
-        self.ops.append(("state", call, layer, (name, value), {}))
+        self.ops.append(("setattr", call, layer, name, value, box is not None))
         self.skeleton.append(("setattr", id(layer), name, ("box",) + box if box else
                               ("obj", id(value)) if isinstance(value, (Variable,) + array_types) else type(value)))
         self.keep.append(value)
+
+    def release_boxes(self) -> None:
+        """Layer state left pointing at a computed value (an RNN's ``h``) gets a Variable of its own:
+        the program's boxes are refilled by every replay, and the user may keep that state."""
+        for layer in list(self.written_layers.values()) + [layer for layer, _ in self.layers.values()]:
+            for name, v in list(vars(layer).items()):
+                if isinstance(v, Variable) and id(v) in self.boxes and v.creator is None:
+                    layer.__dict__[name] = Variable(v.data, requires_grad=v.requires_grad)
 
     def backward_called(self, y: Variable, retain_grad: bool, create_graph: bool, inputs: Any) -> None:
         if retain_grad or create_graph or inputs is not None:
@@ -608,7 +666,7 @@ class _Trace:
             except NotImplementedError as e:
                 self.refuse(str(e))
                 return
-            self.ops.append(("backward", plan))
+            self.ops.append(("backward", plan, Config.strict_grad_dtype))
             self.skeleton.append(("backward", self.boxes[id(y)]))
         else:
             self.skeleton.append(("backward of a leaf",))
@@ -633,8 +691,8 @@ class _Program:
 
     def __init__(self, t: _Trace, out: Any, fn: Callable) -> None:
         self.fn = fn
-        self.captured = _captured(fn)  # (taken after the run: what the step's names point to now)
-        self.captured_holds = _capture_check(fn)
+        self.captured_holds = _capture_check(fn)  # (taken after the run: what the step's names point to now)
+        self.captured = tuple(self.captured_holds.values)  # type: ignore[attr-defined]
         self.initializing = t.initializing
         self.skeleton = t.skeleton
         self.values = t.values
@@ -670,7 +728,7 @@ class _Program:
         self.live = [(v, v.data.shape if v.data is not None else None, v.data.dtype if v.data is not None else None,
                       type(v.data), v.requires_grad) for v in {id(v): v for v in t.live}.values()]
         self.layer_guards: list[tuple[Any, ...]] = []
-        self.layer_writes = []
+        self.layer_writes: list[tuple[Layer, str, Any]] = []
         layers = list(t.layers.values())
         for k, (layer, start) in enumerate(layers):
             for name, v in start.items():
@@ -680,12 +738,16 @@ class _Program:
                     self.layer_guards.append((layer, name, "is", v, None, None))
             now = vars(layer)
             for name in set(start) | {n for n, v in now.items() if isinstance(v, Variable)}:
+                if (id(layer), name) in t.written:  # (assigned by a recorded setattr)
+                    continue
                 end = now.get(name, start.get(name))
                 if end is not start.get(name) and (end is None or isinstance(end, (Variable,) + array_types)):
                     self.layer_writes.append((layer, name, end))
                     self.skeleton.append(("layer write", k, name, ("box",) + t.boxes[id(end)]
                                           if id(end) in t.boxes else ("obj", id(end))))
+        self.box_set = {id(v) for v in t.box_vars}
         self.hook_changes = _hooks_module.changes
+        self.structure = _layer_structure[0]
         if t.python_writes and not t.initializing:
             t.refuse(t.python_writes[0])
         if t.hook_changes != _hooks_module.changes:
@@ -710,6 +772,9 @@ class _Program:
             elif isinstance(leaf, Variable) and isinstance(leaf, Parameter):
                 returned.append(("same", leaf))
                 kinds.append(("param", id(leaf)))
+            elif isinstance(leaf, Variable) and (id(leaf) in t.state_of or any(leaf is v for v in t.live)):
+                returned.append(("same", leaf))
+                kinds.append(("outside", id(leaf)))
             elif id(leaf) in t.arg_ids:
                 returned.append(("argument", t.arg_ids[id(leaf)]))
                 kinds.append(("argument", t.arg_ids[id(leaf)]))
@@ -736,7 +801,7 @@ class _Program:
                 break
 
     def guards_hold(self) -> bool:
-        if self.hook_changes != _hooks_module.changes:
+        if self.hook_changes != _hooks_module.changes or self.structure != _layer_structure[0]:
             return False
         if not self.captured_holds():
             return False
@@ -778,13 +843,25 @@ class _Program:
                 if kind == "calls":
                     Config.train = op[2]
                     _run_calls(op[1])
+                elif kind == "setattr":  # (a computed value as a new Variable: a later replay must not change it)
+                    value = op[4]
+                    op[1](op[2], op[3], Variable(value.data, requires_grad=value.requires_grad) if op[5] else value)
                 elif kind == "backward":
-                    op[1].run()
+                    if op[2] is Config.strict_grad_dtype:
+                        op[1].run()
+                    else:
+                        strict, Config.strict_grad_dtype = Config.strict_grad_dtype, op[2]
+                        try:
+                            op[1].run()
+                        finally:
+                            Config.strict_grad_dtype = strict
                 else:
                     op[1](op[2], *op[3], **op[4])
         finally:
             Config.train = train
         for layer, name, value in self.layer_writes:
+            if id(value) in self.box_set:  # (a computed value as a new Variable: a later replay must not change it)
+                value = Variable(value.data, requires_grad=value.requires_grad)
             layer.__dict__[name] = value
         return self.results(args)
 
@@ -824,7 +901,12 @@ def _run_calls(block: tuple) -> None:
 def _differing(a: _Program, b: _Program) -> Optional[str]:
     """What the two traces of one program disagree on (None: nothing)."""
     for (what, x), (_, y) in zip(a.values, b.values):
-        if x is not None and y is not None and not _same(x, y):
+        if x is None or y is None:
+            continue
+        if what.startswith("a setting") and any(u is not v for u, v in zip(_arrays_in(x), _arrays_in(y))):
+            return what + " (an array made in the step and kept by the function, such as F.where's condition " \
+                "or an index array: a replay could not follow a new one)"
+        if not _same(x, y):
             return what
     return None
 
@@ -914,6 +996,8 @@ class CompiledStep:
             _uninstall()
         self.traces += 1
         program = _Program(t, out, self.fn)
+        if t.reason is None:
+            t.release_boxes()
         self.trace_seconds += time.perf_counter() - start
         if t.reason is not None:
             self._go_eager(t.reason)
@@ -925,7 +1009,7 @@ class CompiledStep:
                     self.signatures.popitem(last=False)
             match = next((p for p in sig.pending + sig.ready if p.skeleton == program.skeleton
                           and len(p.captured) == len(program.captured)
-                          and all(a is b for a, b in zip(p.captured, program.captured))), None)
+                          and all(_same_binding(a, b) for a, b in zip(p.captured, program.captured))), None)
             if match is None and holding and not program.initializing:
                 self._go_eager("what it does changed between two calls although nothing the guards watch changed "
                                "(Python control flow on a counter, a flag or a value the trace did not see)")

@@ -304,3 +304,213 @@ def test_retracing_every_call_says_so():
     with pytest.warns(zg.CompileWarning, match="traced 32 times and replayed 0 times"):
         for k in range(40):
             step(np.ones(3), float(k))
+
+
+# ---------------------------------------------------------------- found by the second probe
+def _pairs(make, calls, between=None):
+    """Results of ``make()``'s (model, step) run eagerly and compiled over ``calls``."""
+    out = []
+    for compiled in (False, True):
+        model, step = make()
+        step = zg.compile(step) if compiled else step
+        got = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            for i, args in enumerate(calls):
+                if between:
+                    between(i, model)
+                got.append(np.asarray(step(*args).data).tobytes())
+        out.append((got, model, step))
+    return out
+
+
+def test_layer_state_kept_by_the_user_is_not_overwritten_by_later_replays():
+    r = np.random.RandomState(0)
+    data = [(r.randn(2, 3).astype(np.float32), r.randint(0, 3, 2)) for _ in range(10)]
+    results = []
+    for compiled in (False, True):
+        np.random.seed(0)
+
+        class M(zg.Model):
+            def __init__(self):
+                super().__init__()
+                self.rnn = L.RNN(4)
+                self.fc = L.Linear(3)
+
+            def forward(self, x):
+                return self.fc(self.rnn(x))
+        model = M()
+        with zg.no_grad():
+            model(np.zeros((2, 3), np.float32))
+            model(np.zeros((2, 3), np.float32))
+        opt = optimizers.SGD(0.1).setup(model)
+
+        def step(x, t):
+            loss = F.softmax_cross_entropy(model(x), t)
+            model.cleargrads()
+            loss.backward()
+            loss.unchain_backward()
+            opt.update()
+            return loss
+        step = zg.compile(step) if compiled else step
+        states, out = [None, None], []
+        for k, (x, t) in enumerate(data):  # two streams take turns with their own state
+            model.rnn.h = states[k % 2]
+            out.append(step(x, t).data.tobytes())
+            states[k % 2] = model.rnn.h
+        results.append(out)
+    assert results[0] == results[1]
+
+
+def test_a_layer_appended_to_a_layer_list_between_calls_is_used():
+    r = np.random.RandomState(0)
+    data = [(r.randn(8, 5).astype(np.float32), r.randint(0, 5, 8)) for _ in range(6)]
+
+    def make():
+        np.random.seed(0)
+
+        class Net(zg.Model):
+            def __init__(self):
+                super().__init__()
+                self.blocks = L.LayerList(L.Linear(5))
+                self.head = L.Linear(5)
+
+            def forward(self, x):
+                return self.head(F.tanh(self.blocks(x)))
+        model = Net()
+        with zg.no_grad():
+            model(np.zeros((1, 5), np.float32))
+        opt = optimizers.SGD(0.1).setup(model)
+
+        def step(x, t):
+            loss = F.softmax_cross_entropy(model(x), t)
+            model.cleargrads()
+            loss.backward()
+            opt.update()
+            return loss
+        step.opt = opt
+        return model, step
+
+    def grow(i, model):
+        if i == 3:
+            model.blocks.append(L.Linear(5, in_size=5))
+    (a, _, _), (b, m, _) = _pairs(make, data, grow)
+    assert a == b and m.blocks.l1.W.grad is not None
+
+
+WD = 0.1
+
+
+def test_globals_read_in_comprehensions_wrappers_and_partials_are_guarded():
+    import functools
+    r = np.random.RandomState(0)
+    data = [(r.randn(8, 10).astype(np.float32), r.randint(0, 3, 8)) for _ in range(6)]
+
+    def train_step(model, opt, x, t):
+        loss = F.softmax_cross_entropy(model(x), t) + sum(WD * F.sum(p * p) for p in model.params())
+        model.cleargrads()
+        loss.backward()
+        opt.update()
+        return loss
+
+    for wrap in (lambda f: f, lambda f: functools.wraps(f)(lambda *a: f(*a))):
+        def make():
+            np.random.seed(0)
+            model = MLP((3,))
+            with zg.no_grad():
+                model(np.zeros((1, 10), np.float32))
+            return model, wrap(functools.partial(train_step, model, optimizers.SGD(0.1).setup(model)))
+
+        def change(i, model):
+            global WD
+            WD = 0.1 if i < 3 else 0.0
+        (a, _, _), (b, _, _) = _pairs(make, data, change)
+        assert a == b
+
+
+def test_a_compiled_lstm_predictor_follows_weights_loaded_between_calls():
+    from zerograd.models import LSTMRegressor
+    r = np.random.RandomState(0)
+    xs = [(r.randn(2, 3).astype(np.float32),) for _ in range(5)]
+
+    def make():
+        np.random.seed(0)
+        model = LSTMRegressor(4)
+        with zg.no_grad():
+            model(xs[0][0])
+
+        def predict(x):
+            model.reset_state()
+            with zg.no_grad():
+                return model(x)
+        return model, predict
+
+    np.random.seed(1)
+    other = LSTMRegressor(4)
+    with zg.no_grad():
+        other(xs[0][0])
+
+    def load(i, model):
+        if i == 3:
+            model.load_state_dict(other.state_dict())
+    (a, _, _), (b, _, _) = _pairs(make, xs, load)
+    assert a == b
+
+
+def test_strict_grad_dtype_switched_inside_the_step_is_replayed():
+    r = np.random.RandomState(0)
+    data = [(r.randn(8, 10), r.randint(0, 3, 8)) for _ in range(5)]
+
+    def make():
+        np.random.seed(0)
+        model = MLP((3,))
+        with zg.no_grad():
+            model(np.zeros((1, 10), np.float32))
+
+        def step(x, t):
+            loss = F.softmax_cross_entropy(model(x), t)
+            model.cleargrads()
+            with zg.using_config("strict_grad_dtype", False):
+                loss.backward()
+            return model.l0.W.grad
+        return model, step
+    (a, _, _), (b, _, step) = _pairs(make, data)
+    assert a == b and step.replays == 3
+
+
+def test_an_index_or_condition_array_made_in_the_step_runs_eagerly():
+    r = np.random.RandomState(0)
+    data = [(r.randn(4, 3).astype(np.float32), np.ones((4, 3), bool)) for _ in range(2)] + \
+        [(r.randn(4, 3).astype(np.float32), r.rand(4, 3) > 0.5) for _ in range(3)]
+    step = zg.compile(lambda x, mask: F.sum(F.where(mask, zg.Variable(x, requires_grad=False), 0.0)).data)
+    with pytest.warns(zg.CompileWarning, match="a setting of Where"):
+        out = [step(x, m) for x, m in data]
+    assert all(np.array_equal(o, np.where(m, x, 0).sum()) for o, (x, m) in zip(out, data))
+
+
+def test_an_argument_variable_that_requires_grad_keeps_its_gradient_on_the_call_that_refuses():
+    step = zg.compile(lambda x: F.sum(x * x).backward())
+    x = zg.Variable(np.arange(3.0))
+    with pytest.warns(zg.CompileWarning, match="requires a gradient"):
+        step(x)
+    assert np.array_equal(x.grad.data, 2 * np.arange(3.0))
+
+
+def test_a_book_layer_checking_its_weights_and_a_returned_buffer_replay():
+    class BookLinear(zg.Layer):
+        def __init__(self):
+            super().__init__()
+            self.W = zg.Parameter(None, name="W")
+            self.bn = L.BatchNorm()
+
+        def forward(self, x):
+            if self.W.data is None:
+                self.W.data = np.full((x.shape[1], 2), 0.5, np.float32)
+            return self.bn(F.matmul(x, self.W))
+    layer = BookLinear()
+    step = zg.compile(lambda x: (F.sum(layer(x)).data, layer.bn.avg_mean))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for k in range(5):
+            _, mean = step(np.arange(6.0, dtype=np.float32).reshape(3, 2) * (k + 1))
+    assert step.replays == 3 and mean is layer.bn.avg_mean

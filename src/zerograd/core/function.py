@@ -148,6 +148,9 @@ class Function:
     #: True for an elementwise function of one input: y, dy and dx = backward(dy) all have x's
     #: shape and dtype by construction, so the walk need not check dx (it checks every other).
     elementwise = False
+    #: Settings that cache live state rather than fix the computation (an LSTM's joined weights):
+    #: ``zerograd.compile`` does not compare them between two traces.
+    trace_ignores: tuple[str, ...] = ()
     #: What the ordinary walk calls, resolved once per class from the two attributes above:
     #: ``fast_backward``, else ``backward`` when ``array_backward``, else None (the book's style).
     _array_walk_backward: Any = None

@@ -49,6 +49,7 @@ class _JoinedGates(Function):
     each gradient into its four gate blocks (dWx -> dx2f.W, ..., db -> dx2f.b, ...)."""
 
     array_backward = True
+    trace_ignores = ("joined", "views")  # (forward copies any gate array that is no longer its view)
 
     def __init__(self, joined: tuple, views: list) -> None:
         super().__init__()
@@ -147,8 +148,8 @@ class LSTM(Layer):
             self._join()
             state = self._joined
         joined, views, params, node = state
-        if not Config.enable_backprop:
-            return tuple(Variable(a, requires_grad=False) for a in joined)
+        if not Config.enable_backprop:  # (a function even here: a replayed step follows loaded weights)
+            return tuple(_JoinedGates(joined, views)(*self._gate_params()))
         if node is None or node[0].creator is None:
             node = tuple(_JoinedGates(joined, views)(*self._gate_params()))
             object.__setattr__(self, "_joined", (joined, views, params, node))
