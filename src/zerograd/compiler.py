@@ -645,10 +645,13 @@ class _Trace:
                               ("obj", id(value)) if isinstance(value, (Variable,) + array_types) else type(value)))
         self.keep.append(value)
 
+    def all_layers(self) -> list[Layer]:
+        return list(self.written_layers.values()) + [layer for layer, _ in self.layers.values()]
+
     def release_boxes(self) -> None:
         """Layer state left pointing at a computed value (an RNN's ``h``) gets a Variable of its own:
         the program's boxes are refilled by every replay, and the user may keep that state."""
-        for layer in list(self.written_layers.values()) + [layer for layer, _ in self.layers.values()]:
+        for layer in self.all_layers():
             for name, v in list(vars(layer).items()):
                 if isinstance(v, Variable) and id(v) in self.boxes and v.creator is None:
                     layer.__dict__[name] = Variable(v.data, requires_grad=v.requires_grad)
@@ -746,6 +749,7 @@ class _Program:
                     self.skeleton.append(("layer write", k, name, ("box",) + t.boxes[id(end)]
                                           if id(end) in t.boxes else ("obj", id(end))))
         self.box_set = {id(v) for v in t.box_vars}
+        self.holding = tuple(t.box_vars) + tuple(v for v, _ in t.inputs)
         self.hook_changes = _hooks_module.changes
         self.structure = _layer_structure[0]
         if t.python_writes and not t.initializing:
@@ -863,7 +867,15 @@ class _Program:
             if id(value) in self.box_set:  # (a computed value as a new Variable: a later replay must not change it)
                 value = Variable(value.data, requires_grad=value.requires_grad)
             layer.__dict__[name] = value
-        return self.results(args)
+        out = self.results(args)
+        self.release()
+        return out
+
+    def release(self) -> None:
+        """Let go of this call's arrays (activations, arguments): like an eager step's graph, they
+        are not kept between calls."""
+        for v in self.holding:
+            v.data = None
 
     def results(self, args: list) -> Any:
         """What the step returns: new Variables (no graph) holding the computed values."""
@@ -998,6 +1010,10 @@ class CompiledStep:
         program = _Program(t, out, self.fn)
         if t.reason is None:
             t.release_boxes()
+            kept = {id(v) for layer in t.all_layers() for v in vars(layer).values() if isinstance(v, Variable)}
+            program.holding = tuple(v for v in program.holding if id(v) not in kept)
+            result = program.results(leaves)
+            program.release()
         self.trace_seconds += time.perf_counter() - start
         if t.reason is not None:
             self._go_eager(t.reason)
@@ -1032,7 +1048,7 @@ class CompiledStep:
                           f"and replayed {self.replays} times: its arguments' shapes, dtypes or Python values, or "
                           "the objects its names point to, keep changing (each is a new signature)",
                           CompileWarning, stacklevel=3)
-        return program.results(leaves)
+        return result
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         """``@zerograd.compile`` on a method: the instance is the first argument (one cache per instance)."""
