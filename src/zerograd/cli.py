@@ -247,24 +247,13 @@ def _export(args: argparse.Namespace) -> int:
     import numpy as np
 
     from zerograd.models import Model
-    from zerograd.training import ConfigError, SequenceTask, TrainConfig, build_task
+    from zerograd.training import SequenceTask
 
-    config_path = os.path.join(args.run_dir, "config.json")
-    weights = os.path.join(args.run_dir, "best.npz")
-    if not os.path.exists(config_path) or not os.path.exists(weights):
-        raise CLIError(f"{args.run_dir!r} holds no finished run (config.json and best.npz are needed)")
-    try:
-        config = TrainConfig.load(config_path)
-    except ConfigError as e:
-        raise CLIError(str(e)) from None
     try:
         from zerograd import onnx as zonnx
     except ImportError as e:
         raise CLIError(str(e)) from None
-    np.random.seed(config.seed)
-    task = build_task(config)
-    task.build_lazy_parameters()
-    task.model.load_weights(weights)
+    config, task = _load_run(args.run_dir)
     if isinstance(task, SequenceTask):  # the LSTM unrolled over --steps inputs: (batch, steps) -> (batch, 1)
         class Unrolled(Model):
             def __init__(self, step: Model) -> None:
@@ -293,6 +282,50 @@ def _export(args: argparse.Namespace) -> int:
         raise CLIError(f"export: {e}") from None
     print(f"wrote {out}: {config.model.upper()} on {config.dataset}, input 'input' {shapes}, "
           f"opset {args.opset}")
+    return 0
+
+
+def _load_run(run_dir: str) -> tuple:
+    """(config, task) of a finished run, its model holding the run's best weights."""
+    import numpy as np
+
+    from zerograd.training import ConfigError, TrainConfig, build_task
+
+    config_path = os.path.join(run_dir, "config.json")
+    weights = os.path.join(run_dir, "best.npz")
+    if not os.path.exists(config_path) or not os.path.exists(weights):
+        raise CLIError(f"{run_dir!r} holds no finished run (config.json and best.npz are needed)")
+    try:
+        config = TrainConfig.load(config_path)
+    except ConfigError as e:
+        raise CLIError(str(e)) from None
+    np.random.seed(config.seed)
+    task = build_task(config)
+    task.build_lazy_parameters()
+    task.model.load_weights(weights)
+    return config, task
+
+
+def _sample(args: argparse.Namespace) -> int:
+    """Text from a trained language model: ``zerograd sample RUN_DIR --prompt "ROMEO:"``."""
+    import numpy as np
+
+    from zerograd.training import LanguageTask
+
+    if args.tokens < 0 or not args.temperature > 0 or (args.top_k is not None and args.top_k < 1):
+        raise CLIError(f"--tokens must be at least 0, --temperature above 0 and --top-k at least 1; got "
+                       f"{args.tokens}, {args.temperature} and {args.top_k}")
+    if not 0 <= args.seed < 2 ** 32:
+        raise CLIError(f"--seed must be an integer from 0 to 2**32-1, got {args.seed}")
+    config, task = _load_run(args.run_dir)
+    if not isinstance(task, LanguageTask):
+        raise CLIError(f"{args.run_dir!r} holds a {config.model} run on {config.dataset}: sample needs a language "
+                       "model (zerograd train --dataset shakespeare)")
+    np.random.seed(args.seed)
+    try:
+        print(task.sample(args.prompt, args.tokens, args.temperature, args.top_k))
+    except ValueError as e:
+        raise CLIError(f"sample: {e}") from None
     return 0
 
 
@@ -350,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     book.add_argument("program", nargs=argparse.REMAINDER, help="PROGRAM.py [ARGS...] or -m MODULE [ARGS...]")
     train = sub.add_parser("train", help="train a model, with progress, metrics, checkpoints and plots")
     train.add_argument("--dataset", choices=DATASETS, default=None, help="default: spiral")
-    train.add_argument("--model", choices=MODELS, default=None, help="default: mlp (lstm for sincurve)")
+    train.add_argument("--model", choices=MODELS, default=None, help="default: the dataset's first (mlp; lstm for sincurve, gpt for shakespeare)")
     train.add_argument("--epochs", type=int, help=_default("epochs"))
     train.add_argument("--batch-size", type=int, help=_default("batch_size"))
     train.add_argument("--lr", type=float, help="learning rate; " + _default("lr"))
@@ -377,6 +410,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--opset", type=int, default=17, help="ONNX opset; default: 17")
     export.add_argument("--steps", type=int, default=30,
                         help="sequence runs: the steps the LSTM is unrolled over; default: 30")
+    sample = sub.add_parser("sample", help="text from a trained language model (a shakespeare run)")
+    sample.add_argument("run_dir", help="the folder of a finished run (--out of zerograd train)")
+    sample.add_argument("--prompt", default="\n", help="the text to continue; default: a new line")
+    sample.add_argument("--tokens", type=int, default=200, help="characters to write; default: 200")
+    sample.add_argument("--temperature", type=float, default=0.8,
+                        help="below 1 more likely characters, above 1 more surprising ones; default: 0.8")
+    sample.add_argument("--top-k", type=int, default=40, help="draw from the k most likely characters; default: 40")
+    sample.add_argument("--seed", type=int, default=0, help="seed of the draws (the same seed, the same text); "
+                                                           "default: 0")
     graph = sub.add_parser("graph", help="write the computational graph of a small model")
     graph.add_argument("--out", default="out", help="output folder; default: out")
     graph.add_argument("--format", choices=("png", "svg", "dot"), default="png",
@@ -399,12 +441,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command == "train":
             if not args.resume:  # (on --resume only the options given are compared with the run's)
                 args.dataset = args.dataset or "spiral"
-                args.model = args.model or ("lstm" if args.dataset == "sincurve" else "mlp")
+                from zerograd.training import FITS
+                args.model = args.model or FITS[args.dataset][0]
             return _train(args)
         if args.command == "graph":
             return _graph(args)
         if args.command == "export":
             return _export(args)
+        if args.command == "sample":
+            return _sample(args)
         if args.command == "demo":
             return _demo()
         build_parser().print_help()

@@ -30,20 +30,23 @@ from zerograd.checkpoint import Checkpoint, InvalidCheckpoint, checkpoint_arrays
 from zerograd.compiler import compile as compile_step
 from zerograd.config import no_grad, test_mode
 from zerograd.dataloaders import DataLoader, SeqDataLoader
-from zerograd.models import CNN, MLP, LSTMRegressor, Model
+from zerograd.models import CNN, GPT, MLP, LSTMRegressor, Model
 from zerograd.progress import progress_bar
 from zerograd.serialization import CheckpointError, load_arrays, save_arrays, save_text
 
-DATASETS = ("spiral", "mnist", "fashion-mnist", "sincurve")
-MODELS = ("mlp", "cnn", "lstm")
+DATASETS = ("spiral", "mnist", "fashion-mnist", "sincurve", "shakespeare")
+MODELS = ("mlp", "cnn", "lstm", "gpt")
 #: The models each dataset can train (the first is the default).
-FITS = {"spiral": ("mlp",), "mnist": ("mlp", "cnn"), "fashion-mnist": ("mlp", "cnn"), "sincurve": ("lstm", "mlp")}
+FITS = {"spiral": ("mlp",), "mnist": ("mlp", "cnn"), "fashion-mnist": ("mlp", "cnn"), "sincurve": ("lstm", "mlp"),
+        "shakespeare": ("gpt",)}
 #: Each dataset's settings (the book's for spiral); MODEL_DEFAULTS override them per model.
 DEFAULTS = {
     "spiral": dict(epochs=300, batch_size=30, lr=1.0, optimizer="sgd", hidden=10),
     "mnist": dict(epochs=5, batch_size=100, lr=0.001, optimizer="adam", hidden=1000),
     "fashion-mnist": dict(epochs=5, batch_size=100, lr=0.001, optimizer="adam", hidden=1000),
     "sincurve": dict(epochs=20, batch_size=30, lr=0.001, optimizer="adam", hidden=100),
+    # nanoGPT's shakespeare_char on a CPU: an "epoch" is LanguageTask.ITERATIONS random batches
+    "shakespeare": dict(epochs=8, batch_size=12, lr=0.001, optimizer="adamw", hidden=128),
 }
 MODEL_DEFAULTS = {"cnn": dict(hidden=100)}
 OPTIMIZERS = tuple(optimizers.BY_NAME)
@@ -87,6 +90,8 @@ class TrainConfig:
             value = getattr(out, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"--{key.replace('_', '-')} must be at least 1, got {value}")
+        if out.model == "gpt" and cast(int, out.hidden) % LanguageTask.HEADS:
+            raise ConfigError(f"--hidden must be a multiple of the {LanguageTask.HEADS} attention heads, got {out.hidden}")
         if isinstance(out.seed, bool) or not isinstance(out.seed, int) or not 0 <= out.seed <= MAX_SEED:
             raise ConfigError(f"--seed must be an integer from 0 to {MAX_SEED}, got {out.seed}")
         if isinstance(out.lr, bool) or not isinstance(out.lr, (int, float)) or not (math.isfinite(out.lr) and out.lr > 0):
@@ -158,6 +163,13 @@ class Task:
     def build_lazy_parameters(self) -> None:
         """Run one forward pass so that lazily shaped parameters exist (before loading weights)."""
         raise NotImplementedError
+
+    def configure(self, optimizer: optimizers.Optimizer) -> None:
+        """Settings of the optimizer beyond its name and learning rate (none by default)."""
+
+    def report(self) -> list[str]:
+        """Lines to print after an epoch's evaluation (none by default)."""
+        return []
 
 
 class BatchTask(Task):
@@ -286,10 +298,127 @@ class SequenceTask(Task):
             self.model.reset_state()
 
 
+class LanguageTask(Task):
+    """Next-character prediction with a GPT on Tiny Shakespeare (nanoGPT's ``shakespeare_char``):
+    the first 90% of the text trains, the rest validates. An epoch is :attr:`ITERATIONS` random
+    windows (batch x CONTEXT characters, drawn from NumPy's global generator, which checkpoints
+    keep); the learning rate warms up over :attr:`WARMUP` iterations, then follows a cosine to a
+    tenth; AdamW with beta2 0.99 and weight decay 0.1; gradients clipped to norm 1. Evaluation: the
+    mean loss of :attr:`EVAL_BATCHES` fixed random batches of the validation text, then a sample."""
+
+    ITERATIONS = 250
+    WARMUP = 100
+    EVAL_BATCHES = 20
+    CONTEXT, LAYERS, HEADS = 64, 4, 4
+
+    def __init__(self, config: TrainConfig, text: Any, model: Model) -> None:
+        super().__init__(config, text, text, model)
+        ids = np.concatenate([text.data[:1], text.label])
+        split = int(0.9 * len(ids))
+        self.train_ids, self.val_ids = ids[:split], ids[split:]
+        self.text = text
+        total = cast(int, config.epochs) * self.ITERATIONS
+        self._decay = (max(1, total - self.WARMUP), cast(float, config.lr))
+
+    def make_loader(self) -> Any:  # (a WindowLoader: random windows, not a DataLoader)
+        return WindowLoader(self.train_ids, cast(int, self.config.batch_size), self.CONTEXT, self.ITERATIONS)
+
+    def configure(self, optimizer):
+        optimizer.beta2 = 0.99
+        optimizer.weight_decay = 0.1
+        optimizer.add_hook(optimizers.ClipGrad(1.0))
+
+    def lr_at(self, iteration: int) -> float:
+        """The learning rate of update ``iteration`` (0 first): linear warm-up, then cosine to lr / 10."""
+        t_max, lr = self._decay
+        if iteration < self.WARMUP:
+            return lr * (iteration + 1) / self.WARMUP
+        s = min(iteration - self.WARMUP, t_max)
+        return lr / 10 + (lr - lr / 10) * (1 + math.cos(math.pi * s / t_max)) / 2
+
+    def make_step(self, optimizer):
+        model = self.model
+
+        def train_step(x, t):
+            loss = F.softmax_cross_entropy(F.reshape(model(x), (-1, model.vocab_size)), t.reshape(-1))
+            model.cleargrads()
+            loss.backward()
+            optimizer.update()
+            return loss
+        return train_step
+
+    def train_epoch(self, loader, optimizer, bar):
+        step = self.step_for(optimizer)
+        total, n = 0.0, 0
+        for x, t in loader:
+            optimizer.base_lr = self.lr_at(optimizer.t)  # (optimizer.t: the updates made, kept by checkpoints)
+            total += float(step(x, t).data)
+            n += 1
+            bar.update(1)
+        return total / n, None
+
+    def evaluate(self):
+        rng = np.random.default_rng(cast(int, self.config.seed) + 1)  # the same batches at every evaluation
+        losses = []
+        with no_grad(), test_mode():
+            for _ in range(self.EVAL_BATCHES):
+                x, t = WindowLoader.window(self.val_ids, cast(int, self.config.batch_size), self.CONTEXT, rng)
+                logits = self.model(x)
+                losses.append(float(F.softmax_cross_entropy(F.reshape(logits, (-1, logits.shape[-1])),
+                                                            t.reshape(-1)).data))
+        return float(np.mean(losses)), None
+
+    def sample(self, prompt: str = "\n", tokens: int = 200, temperature: float = 0.8, top_k: Optional[int] = 40) -> str:
+        """Text the model writes after ``prompt`` (characters outside the vocabulary are an error)."""
+        unknown = sorted(set(prompt) - set(self.text.char_to_id))
+        if unknown:
+            raise ValueError(f"the prompt has characters the model does not know: {''.join(unknown)!r}")
+        ids = np.array([self.text.char_to_id[c] for c in prompt], dtype=np.int64)
+        return self.text.decode(cast(Any, self.model).generate(ids[None], tokens, temperature, top_k)[0])
+
+    def report(self):
+        state = np.random.get_state()  # (a sample must not move the training's random numbers)
+        try:
+            np.random.seed(cast(int, self.config.seed))
+            return ["sample: " + self.sample("\n", 120).replace("\n", "\n        ")]
+        finally:
+            np.random.set_state(state)
+
+    def build_lazy_parameters(self) -> None:
+        with no_grad():
+            self.model(self.train_ids[None, :self.CONTEXT])
+
+
+class WindowLoader:
+    """``iterations`` random windows per pass: inputs (batch, context) of a text's ids and the next
+    ids as targets, starts drawn from NumPy's global generator. (``index``: for checkpoints, unused.)"""
+
+    def __init__(self, ids: np.ndarray, batch: int, context: int, iterations: int) -> None:
+        if len(ids) < context + 2:
+            raise ValueError(f"the text has {len(ids)} characters, fewer than a window of {context} needs")
+        self.ids, self.batch, self.context, self.iterations = ids, batch, context, iterations
+        self.index = np.arange(1)
+        self.iteration = 0
+
+    def __len__(self) -> int:
+        return self.iterations
+
+    @staticmethod
+    def window(ids: np.ndarray, batch: int, context: int, rng: Any = np.random) -> tuple[np.ndarray, np.ndarray]:
+        rows = rng.randint(0, len(ids) - context - 1, batch) if rng is np.random else \
+            rng.integers(0, len(ids) - context - 1, batch)
+        rows = rows[:, None] + np.arange(context)
+        return ids[rows], ids[rows + 1]
+
+    def __iter__(self):
+        for _ in range(self.iterations):
+            yield self.window(self.ids, self.batch, self.context)
+
+
 def build_task(config: TrainConfig) -> Task:
     """Datasets and model for a resolved config. Creating the data and the model draws from
     NumPy's global generator, so call this right after seeding it."""
-    from zerograd.datasets import MNIST, Dataset, FashionMNIST, SinCurve, Spiral
+    from zerograd.datasets import MNIST, Dataset, FashionMNIST, Shakespeare, SinCurve, Spiral
     from zerograd.transforms import Compose, Normalize, ToFloat
 
     c = config
@@ -307,6 +436,10 @@ def build_task(config: TrainConfig) -> Task:
         model = CNN(hidden, 10) if c.model == "cnn" else MLP((hidden, 10), activation=F.relu)
         return BatchTask(c, train_set, test_set, model, classification=True,
                          eval_batch_size=None if c.model == "cnn" else 1000)  # (im2col of 1000 images: 450 MB)
+    if c.dataset == "shakespeare":
+        text = Shakespeare()
+        gpt = GPT(len(text.char_to_id), LanguageTask.CONTEXT, LanguageTask.LAYERS, LanguageTask.HEADS, hidden)
+        return LanguageTask(c, text, gpt)
     train_set, test_set = SinCurve(train=True), SinCurve(train=False)
     if c.model == "lstm":
         return SequenceTask(c, train_set, test_set, LSTMRegressor(hidden))
@@ -365,6 +498,7 @@ class Trainer:
         self.save_every = save_every
         self.optimizer = optimizers.create(cast(str, self.config.optimizer),  # (config resolved)
                                            cast(float, self.config.lr)).setup(task.model)
+        task.configure(self.optimizer)
         self.loader = task.make_loader()
         self.epoch = 0
         self.best: Optional[float] = None
@@ -548,6 +682,8 @@ class Trainer:
                 bar.clear()
                 self._log(f"epoch {self.epoch:>4}: train loss {train_loss:.4f}{acc} | test loss {test_loss:.4f}"
                           f"{tacc} | {_duration(seconds)}")
+                for line in self.task.report():
+                    self._log(line)
                 bar.refresh()
 
     def _log(self, line: str) -> None:
