@@ -142,3 +142,32 @@ def test_what_cannot_be_exported_right_is_an_error_and_no_file(fn, x, kwargs, me
     with pytest.raises((zonnx.ExportError, ValueError), match=message):
         zonnx.export(fn, x, tmp_path / "bad.onnx", **kwargs)
     assert not (tmp_path / "bad.onnx").exists()
+
+
+@pytest.mark.parametrize("opset", [17, 18])
+def test_a_gpt_exports_with_its_batch_fixed(opset, tmp_path):
+    from zerograd.models import GPT
+    np.random.seed(0)
+    model = GPT(11, 8, 2, 2, 8)
+    x = np.random.randint(0, 11, (2, 8))
+    with zerograd.no_grad(), zerograd.test_mode():
+        expected = model(x).data
+    with pytest.raises(zonnx.ExportError, match="folds the batch axis"):
+        zonnx.export(model, x, str(tmp_path / "dynamic.onnx"))
+    zonnx.export(model, x, str(tmp_path / "gpt.onnx"), opset=opset, dynamic_batch=False)
+    session = ort.InferenceSession(str(tmp_path / "gpt.onnx"))
+    out = session.run(None, {session.get_inputs()[0].name: x})[0]
+    assert np.abs(out - expected).max() < 1e-5
+
+
+def test_masked_softmax_exports_with_fully_masked_rows(tmp_path):
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    mask = np.ones((3, 4), bool)
+    mask[1] = False
+    mask[2, 1:] = False
+    fn = lambda v: F.masked_softmax(v, mask)  # noqa: E731
+    zonnx.export(fn, x, str(tmp_path / "ms.onnx"))
+    session = ort.InferenceSession(str(tmp_path / "ms.onnx"))
+    out = session.run(None, {session.get_inputs()[0].name: x})[0]
+    assert np.array_equal(out[:, 1], np.zeros((2, 4), np.float32))
+    assert np.allclose(out, F.masked_softmax(x, mask).data, atol=1e-6)

@@ -27,7 +27,7 @@ from zerograd.backend import as_numpy
 from zerograd.config import no_grad, test_mode
 from zerograd.core import Function, Parameter, Variable, ops
 from zerograd.core.function import classes_defining_call
-from zerograd.functions import activation, combine, conv, elementwise, embedding, indexing, linalg, recurrent, reduction, shape
+from zerograd.functions import activation, attention, combine, conv, elementwise, embedding, indexing, linalg, recurrent, reduction, shape
 from zerograd.serialization import atomic_write
 
 __all__ = ["export", "ExportError", "CONVERTERS"]
@@ -260,6 +260,25 @@ def _softmax(b: Builder, f: Any, ins: list, outs: list) -> list:
     if f.axes is None or len(f.axes) != 1:
         raise ExportError(f"softmax over axes {f.axes} has no ONNX mapping (one axis only)")
     return b.node("Softmax", [b.name_of(ins[0])], axis=int(f.axes[0]))
+
+
+@converts(combine.Split)
+def _split(b: Builder, f: Any, ins: list, outs: list) -> list:
+    axis = f.axis % _data(ins[0]).ndim
+    sizes = np.array([_data(o).shape[axis] for o in outs], dtype=np.int64)
+    return b.node("Split", [b.name_of(ins[0]), b.const(sizes)], outputs=[b.fresh("split") for _ in outs], axis=axis)
+
+
+@converts(attention.MaskedSoftmax)
+def _masked_softmax(b: Builder, f: Any, ins: list, outs: list) -> list:
+    """Where(mask, x, -inf) -> Softmax -> Where(mask, y, 0): a row with nothing kept is 0, as zerograd's."""
+    if len(f.axes) != 1:
+        raise ExportError(f"masked_softmax over axes {f.axes} has no ONNX mapping (one axis only)")
+    dtype = _dtype_of(ins[0])
+    mask = b.name_of(ins[1])
+    kept = b.node("Where", [mask, b.name_of(ins[0]), b.const(np.asarray(-np.inf, dtype))])
+    y = b.node("Softmax", kept, axis=int(f.axes[0]))
+    return b.node("Where", [mask, y[0], b.const(np.asarray(0, dtype))])
 
 
 @converts(combine.Clip)
