@@ -19,9 +19,10 @@ The share spent in matmul: a few eager zerograd steps run under cProfile. NumPy'
 operator, not a call cProfile sees, so its time counts as the *self time* (tottime) of the Python
 function that evaluates it: MatMul.forward/backward and Linear.forward/backward in
 functions/linalg.py, whose only heavy work is their ``@`` expressions (their helpers, _check_matmul,
-_mT, _sum_to, add_into and Function.input, are calls of their own and are not counted). Those self
-times per step, over the step's median without the profiler, is the share printed (the compiled
-step replays the same products, so the same milliseconds are also given as its share).
+_mT, _sum_to, add_into and Function.input, are calls of their own and are not counted). The share
+printed is those self times over the profiled steps' whole time (one window, so that a busy machine
+scales both alike; cProfile adds a few percent to the step here: ~10k Python calls a step). The
+compiled step replays the same products: its share is the same milliseconds over its median.
 """
 from __future__ import annotations
 
@@ -102,13 +103,14 @@ def torch_step(torch, x, t):
 
 
 def matmul_seconds(step, x, t, steps=5):
-    """Seconds per step of self time in linalg.py's MatMul/Linear forward and backward (see above)."""
+    """(matmul seconds, whole seconds) per profiled eager step: linalg.py's MatMul/Linear forward and
+    backward self time, and the profile's total."""
     prof = cProfile.Profile()
     prof.runcall(lambda: [step(x, t) for _ in range(steps)])
-    stats = pstats.Stats(prof).stats  # {(file, line, name): (calls, primitive calls, tottime, cumtime, callers)}
-    total = sum(s[2] for (file, _, name), s in stats.items()
-                if file.replace("\\", "/").endswith("zerograd/functions/linalg.py") and name in ("forward", "backward"))
-    return total / steps
+    stats = pstats.Stats(prof)  # .stats: {(file, line, name): (calls, primitive calls, tottime, cumtime, callers)}
+    mm = sum(s[2] for (file, _, name), s in stats.stats.items()
+             if file.replace("\\", "/").endswith("zerograd/functions/linalg.py") and name in ("forward", "backward"))
+    return mm / steps, stats.total_tt / steps
 
 
 def main() -> None:
@@ -142,10 +144,10 @@ def main() -> None:
     if not torch:
         print("  (pytorch skipped: torch is not installed)")
 
-    mm = matmul_seconds(eager, x, t) * 1e3
-    print(f"\nshare spent in matmul (NumPy @ in MatMul/Linear, cProfile self time): {mm:.1f} ms per step = "
-          f"{mm / medians['zerograd']:.0%} of the zerograd step, {mm / medians['zerograd.compile']:.0%} of the compiled step")
-
+    mm, whole = (s * 1e3 for s in matmul_seconds(eager, x, t))
+    print(f"\nshare spent in matmul (NumPy @ in MatMul/Linear, cProfile self time over 5 eager steps): "
+          f"{mm:.1f} of {whole:.1f} ms = {mm / whole:.0%} of the zerograd step"
+          f" ({mm / medians['zerograd.compile']:.0%} of the compiled step's median)")
 
 if __name__ == "__main__":
     main()
