@@ -396,6 +396,8 @@ class WindowLoader:
     def __init__(self, ids: np.ndarray, batch: int, context: int, iterations: int) -> None:
         if len(ids) < context + 2:
             raise ValueError(f"the text has {len(ids)} characters, fewer than a window of {context} needs")
+        if batch > len(ids) - context:
+            raise ValueError(f"--batch-size {batch} is more than the {len(ids) - context} windows of the text")
         self.ids, self.batch, self.context, self.iterations = ids, batch, context, iterations
         self.index = np.arange(1)
         self.iteration = 0
@@ -405,8 +407,8 @@ class WindowLoader:
 
     @staticmethod
     def window(ids: np.ndarray, batch: int, context: int, rng: Any = np.random) -> tuple[np.ndarray, np.ndarray]:
-        rows = rng.randint(0, len(ids) - context - 1, batch) if rng is np.random else \
-            rng.integers(0, len(ids) - context - 1, batch)
+        rows = rng.randint(0, len(ids) - context, batch) if rng is np.random else \
+            rng.integers(0, len(ids) - context, batch)  # (the last window's target is the text's last character)
         rows = rows[:, None] + np.arange(context)
         return ids[rows], ids[rows + 1]
 

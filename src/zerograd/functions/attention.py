@@ -2,7 +2,7 @@
 
 For queries q (..., Tq, d), keys k (..., Tk, d) and values v (..., Tk, dv)::
 
-    scores = q @ k^T / sqrt(d)                                  (..., Tq, Tk)
+    scores = (q / sqrt(d)) @ k^T                                (..., Tq, Tk)
     w      = masked_softmax(scores, mask)   along the keys      (..., Tq, Tk)
     y      = dropout(w) @ v                                     (..., Tq, dv)
 
@@ -147,7 +147,7 @@ def scaled_dot_product_attention(q: Any, k: Any, v: Any, mask: Optional[Any] = N
                              f"shape {scores_shape} (..., Tq, Tk)") from None
     if causal:
         mask = causal_mask(tq, tk, xp) if mask is None else mask & causal_mask(tq, tk, xp)
-    scores = matmul(q, swapaxes(k, -1, -2)) * (1.0 / math.sqrt(q_shape[-1]))
+    scores = matmul(q * (1.0 / math.sqrt(q_shape[-1])), swapaxes(k, -1, -2))  # (scaled first: float16 holds it)
     w = masked_softmax(scores, mask, axis=-1) if mask is not None else softmax(scores, axis=-1)
     if dropout > 0.0 and Config.train:
         w = _dropout(w, dropout)

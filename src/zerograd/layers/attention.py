@@ -46,6 +46,8 @@ class MultiHeadAttention(Layer):
     def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0, causal: bool = False,
                  dtype: Any = np.float32) -> None:
         super().__init__()
+        if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in (n_embd, n_head)):
+            raise TypeError(f"MultiHeadAttention: n_embd and n_head must be integers, got {n_embd!r} and {n_head!r}")
         if n_head < 1 or n_embd % n_head:
             raise ValueError(f"MultiHeadAttention: n_embd ({n_embd}) must be a multiple of n_head ({n_head})")
         self.n_embd = n_embd

@@ -84,7 +84,8 @@ class GPT(Model):
         ``test_mode()``), divides the last position's logits by ``temperature``, keeps the
         ``top_k`` largest (all when None) and samples from their softmax with one
         ``np.random.rand`` draw per row (NumPy's global generator: repeatable under
-        ``np.random.seed``). ``top_k=1`` is greedy decoding.
+        ``np.random.seed``). ``top_k=1`` is greedy decoding, and so is a temperature so small that
+        the divided logits overflow. Returns int64 ids. Non-finite logits are an error.
         """
         ids = np.asarray(idx.data if isinstance(idx, Variable) else idx)
         one_row = ids.ndim == 1
@@ -98,9 +99,17 @@ class GPT(Model):
             raise ValueError(f"GPT.generate: temperature must be positive, got {temperature!r}")
         if top_k is not None and (not isinstance(top_k, (int, np.integer)) or top_k < 1):
             raise ValueError(f"GPT.generate: top_k must be None or a positive int, got {top_k!r}")
+        ids = ids.astype(np.int64)  # (sampled ids need not fit the prompt's dtype)
         with no_grad(), test_mode():
             for _ in range(max_new_tokens):
-                logits = as_numpy(self(ids[:, -self.context:]).data)[:, -1, :].astype(np.float64) / temperature
+                raw = as_numpy(self(ids[:, -self.context:]).data)[:, -1, :].astype(np.float64)
+                if not np.isfinite(raw).all():
+                    raise ValueError("GPT.generate: the model's logits are not finite (NaN or inf): are its weights "
+                                     "damaged?")
+                with np.errstate(over="ignore"):
+                    logits = raw / temperature
+                if not np.isfinite(logits).all():  # a temperature so small that only the largest counts
+                    logits = np.where(raw == raw.max(axis=-1, keepdims=True), 0.0, -np.inf)
                 if top_k is not None and top_k < logits.shape[-1]:
                     kth = np.sort(logits, axis=-1)[:, -top_k, None]
                     logits = np.where(logits < kth, -np.inf, logits)
@@ -109,5 +118,5 @@ class GPT(Model):
                 cdf /= cdf[:, -1:]  # (the last is exactly 1)
                 u = 1.0 - np.random.rand(len(ids), 1)  # in (0, 1]: the first index with cdf >= u has p > 0
                 nxt = (cdf < u).sum(axis=-1)
-                ids = np.concatenate([ids, nxt[:, None].astype(ids.dtype)], axis=1)
+                ids = np.concatenate([ids, nxt[:, None]], axis=1)
         return ids[0] if one_row else ids
