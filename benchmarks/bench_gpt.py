@@ -116,9 +116,14 @@ def matmul_seconds(step, x, t, steps=5):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--system-malloc", action="store_true",
+                        help="leave the C allocator as it is (by default the benchmark keeps freed memory, as "
+                             "zerograd train does: zerograd.backend.keep_freed_memory)")
     args = parser.parse_args()
+    kept = False if args.system_malloc else zerograd.backend.keep_freed_memory()
     torch = harness.load_torch()
     print(f"zerograd GPT benchmark: numpy {np.__version__}"
+          + (", freed memory kept for reuse" if kept else ", the C allocator as it is")
           + (f", torch {torch.__version__}" if torch else ", torch not installed") + ", one BLAS thread")
 
     rng = np.random.default_rng(0)

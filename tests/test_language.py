@@ -87,3 +87,10 @@ def test_the_learning_rate_warms_up_then_decays_to_a_tenth():
     lrs = [task.lr_at(i) for i in range(2 * LanguageTask.ITERATIONS + 5)]
     assert lrs[0] == pytest.approx(1e-5) and lrs[LanguageTask.WARMUP] == pytest.approx(1e-3)
     assert lrs[-1] == pytest.approx(1e-4) and np.all(np.diff(lrs[LanguageTask.WARMUP:]) <= 1e-15)
+
+
+def test_keep_freed_memory_says_whether_it_took_effect():
+    import sys
+
+    from zerograd.backend import keep_freed_memory
+    assert keep_freed_memory() is (sys.platform.startswith("linux") and keep_freed_memory())

@@ -105,6 +105,8 @@ _thread_limit = None
 def _train(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from zerograd.backend import keep_freed_memory
+
     from zerograd.training import ConfigError, Trainer, TrainConfig, TrainingInterrupted, build_task
 
     from zerograd.training import TrainingDiverged
@@ -145,6 +147,7 @@ def _train(args: argparse.Namespace) -> int:
             raise CLIError(f"{out!r} holds another run ({', '.join(existing)}); pass --resume to continue it, "
                            "--overwrite to replace it, or choose another --out")
     _set_threads(args.threads)
+    keep_freed_memory()
     _writable_folder(out)
     started = False
     try:
