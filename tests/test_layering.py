@@ -15,7 +15,7 @@ LAYERS = [
     {"layers"},
     {"models", "optimizers"},
     {"checkpoint", "compiler"},
-    {"datasets", "transforms", "dataloaders"},
+    {"datasets", "transforms", "dataloaders", "distributed"},
     {"compat"},
     {"training", "plotting", "cli", "book", "func", "onnx", "__main__", "__init__"},
 ]
