@@ -414,3 +414,55 @@ def test_different_parameter_shapes_across_ranks_give_the_clear_error():
     assert code != 0
     assert ("the ranks' parameters differ: rank 0 has 'l0/W' of shape (2, 10), float64 where rank 1 has 'l0/W' "
             "of shape (2, 11), float64") in out
+
+
+# ------------------------------------------------------------ the main job: zerograd train --distributed
+def zerograd_mpi(*argv, n=2, timeout=90):
+    cmd = [_mpiexec(), "-n", str(n), sys.executable, "-m", "zerograd", "train", "--distributed", "--no-progress",
+           *map(str, argv)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"mpiexec ran past {timeout} s (a rank hung):\n{out[-2000:]}\n{err[-2000:]}")
+    return proc.returncode, out, err
+
+
+def _metrics(folder):
+    rows = (folder / "metrics.csv").read_text().splitlines()[1:]
+    return np.array([[float(v) if v else np.nan for v in row.split(",")[1:5]] for row in rows])
+
+
+def test_train_distributed_matches_one_process_on_the_whole_batch_and_resumes(tmp_path):
+    from zerograd.cli import main
+    code, out, err = zerograd_mpi("--batch-size", "15", "--epochs", "6", "--out", tmp_path / "two")
+    assert code == 0, err[-3000:]
+    assert out.count("done:") == 1 and out.count("training MLP on spiral") == 1  # (rank 0 alone prints)
+    main(["train", "--batch-size", "30", "--epochs", "6", "--out", str(tmp_path / "one"), "--no-progress"])
+    np.testing.assert_allclose(_metrics(tmp_path / "two"), _metrics(tmp_path / "one"), rtol=1e-5)
+    two, one = np.load(tmp_path / "two" / "checkpoint.npz"), np.load(tmp_path / "one" / "checkpoint.npz")
+    for key in (k for k in one.files if k.startswith("model/")):
+        np.testing.assert_allclose(two[key], one[key], atol=2e-6)
+    assert zerograd_mpi("--batch-size", "15", "--epochs", "3", "--out", tmp_path / "resumed")[0] == 0
+    code, out, err = zerograd_mpi("--out", tmp_path / "resumed", "--resume", "--epochs", "6")
+    assert code == 0, err[-3000:]
+    np.testing.assert_array_equal(_metrics(tmp_path / "resumed"), _metrics(tmp_path / "two"))
+
+
+def test_train_distributed_sequence_with_compile_matches_one_process(tmp_path):
+    from zerograd.cli import main
+    code, out, err = zerograd_mpi("--dataset", "sincurve", "--batch-size", "5", "--epochs", "2", "--hidden", "6",
+                                  "--compile", "--out", tmp_path / "two")
+    assert code == 0, err[-3000:]
+    main(["train", "--dataset", "sincurve", "--batch-size", "10", "--epochs", "2", "--hidden", "6",
+          "--out", str(tmp_path / "one"), "--no-progress"])
+    np.testing.assert_allclose(_metrics(tmp_path / "two"), _metrics(tmp_path / "one"), rtol=1e-4)
+
+
+def test_train_distributed_refusal_is_one_line_from_rank_0(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.json").write_text("{}")
+    code, out, err = zerograd_mpi("--out", tmp_path / "run")
+    assert code == 2 and err.count("holds another run") == 1

@@ -17,7 +17,7 @@ import argparse
 import os
 import sys
 import tempfile
-from typing import NoReturn, Optional, Sequence, cast
+from typing import Any, NoReturn, Optional, Sequence, cast
 
 
 class CLIError(Exception):
@@ -111,6 +111,7 @@ def _train(args: argparse.Namespace) -> int:
 
     from zerograd.training import TrainingDiverged
 
+    comm = _communicator(args)
     out = args.out
     created = not os.path.exists(out)
     config_path = os.path.join(out, "config.json")
@@ -141,21 +142,25 @@ def _train(args: argparse.Namespace) -> int:
         config = config.resolved()
     except ConfigError as e:
         raise CLIError(str(e)) from None
-    if not args.resume:
-        existing = _run_files(out) if os.path.isdir(out) else []
-        if existing and not args.overwrite:
-            raise CLIError(f"{out!r} holds another run ({', '.join(existing)}); pass --resume to continue it, "
-                           "--overwrite to replace it, or choose another --out")
+    def check_folder() -> None:
+        if not args.resume:
+            existing = _run_files(out) if os.path.isdir(out) else []
+            if existing and not args.overwrite:
+                raise CLIError(f"{out!r} holds another run ({', '.join(existing)}); pass --resume to continue it, "
+                               "--overwrite to replace it, or choose another --out")
+        _writable_folder(out)
+    _on_rank0(comm, check_folder)  # (the folder is rank 0's: the others learn its verdict)
     _set_threads(args.threads)
     keep_freed_memory()
-    _writable_folder(out)
+    writes = comm is None or comm.rank == 0
     started = False
     try:
         np.random.seed(config.seed)
         task = build_task(config)
         task.compile = args.compile
         try:
-            trainer = Trainer(task, out, progress=None if args.progress else False, log_every=args.log_every)
+            trainer = Trainer(task, out, progress=None if args.progress else False, log_every=args.log_every,
+                              comm=comm)
         except ValueError as e:  # options the data cannot serve (a batch longer than the sequence)
             raise CLIError(str(e)) from None
         if args.resume:
@@ -165,27 +170,27 @@ def _train(args: argparse.Namespace) -> int:
                     raise CLIError(f"--epochs {args.epochs} is fewer than the {trainer.epoch} epochs the run in "
                                    f"{out!r} has done")
                 missing = [p for p in _plot_names(task) if not os.path.exists(os.path.join(out, p))]
-                if missing:  # a run whose plots were cut short: draw them now
+                if missing and writes:  # a run whose plots were cut short: draw them now
                     _plots(task, trainer.history, out, f"{config.model.upper()} on {config.dataset}")
                     print(f"drew {', '.join(missing)} in {out}")
                 print(f"nothing to do: the run in {out} already has {trainer.epoch} epochs (pass a larger --epochs "
                       "to go on)")
                 return 0
             print(f"resuming from epoch {trainer.epoch} of {config.epochs}")
-        else:
+        elif writes:
             for name in _run_files(out):  # --overwrite: nothing of the old run stays beside the new one
                 os.unlink(os.path.join(out, name))
         trainer.write_config()  # before training, with the (possibly raised) epoch count
         started = True
     finally:
-        if not started and created and os.path.isdir(out) and not os.listdir(out):
+        if not started and writes and created and os.path.isdir(out) and not os.listdir(out):
             os.rmdir(out)  # a failed start leaves no empty folder
     name = f"{config.model.upper()} on {config.dataset}"
     print(f"training {name}: {config.epochs} epoch{'s' if config.epochs != 1 else ''}, batch {config.batch_size}, {config.optimizer} lr {config.lr}, "
           f"hidden {config.hidden}, seed {config.seed}")
     resume_command = f"zerograd train --out {out} --resume"
     try:
-        history = trainer.run()
+        history = _run_everywhere(comm, trainer)
     except TrainingDiverged as e:
         print(f"zerograd: error: {e}", file=sys.stderr)
         return 1
@@ -201,6 +206,8 @@ def _train(args: argparse.Namespace) -> int:
             print(f"interrupted during epoch {e.epoch + 1}: saved epoch {e.saved_epoch} in "
                   f"{os.path.join(out, 'checkpoint.npz')}; continue with: {resume_command}", file=sys.stderr)
         return 130
+    if not writes:
+        return 0
     written = ["metrics.csv", "best.npz", "checkpoint.npz", "config.json"]
     try:
         written += _plots(task, history, out, name)
@@ -286,6 +293,58 @@ def _export(args: argparse.Namespace) -> int:
     print(f"wrote {out}: {config.model.upper()} on {config.dataset}, input 'input' {shapes}, "
           f"opset {args.opset}")
     return 0
+
+
+#: True in the processes of a distributed run other than rank 0: they print nothing.
+_QUIET = False
+
+
+def _communicator(args: argparse.Namespace) -> Any:
+    """``--distributed``: the MPI communicator (None otherwise). Ranks other than 0 print nothing on
+    standard output; rank 0 alone writes files (training.Trainer) and prints."""
+    if not getattr(args, "distributed", False):
+        return None
+    from zerograd import distributed
+
+    try:
+        comm = distributed.create_communicator()
+    except (ImportError, distributed.DistributedError) as e:
+        raise CLIError(str(e)) from None
+    if comm.rank != 0:
+        global _QUIET
+        _QUIET = True
+        sys.stdout = open(os.devnull, "w")
+    return comm
+
+
+def _on_rank0(comm: Any, check: Any) -> None:
+    """Run ``check`` (which may raise CLIError) on rank 0 only, and raise its error on every rank."""
+    error = None
+    if comm is None or comm.rank == 0:
+        try:
+            check()
+        except CLIError as e:
+            error = str(e)
+    if comm is not None:
+        error = comm.bcast_object(error)
+    if error is not None:
+        raise CLIError(error)
+
+
+def _run_everywhere(comm: Any, trainer: Any) -> Any:
+    """``trainer.run()``; in a distributed run an unexpected error on one rank ends every rank
+    (MPI_Abort) instead of leaving the others waiting in a collective."""
+    if comm is None:
+        return trainer.run()
+    from zerograd.distributed import abort_on_error
+    from zerograd.training import TrainingDiverged, TrainingInterrupted
+
+    with abort_on_error(comm):
+        try:
+            return trainer.run()
+        except (TrainingDiverged, TrainingInterrupted) as e:  # (every rank sees these alike)
+            outcome = e
+    raise outcome
 
 
 def _load_run(run_dir: str) -> tuple:
@@ -400,6 +459,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, default=None,
                        help="BLAS threads (needs threadpoolctl); default: all cores. 1 is often fastest for small "
                             "models on a busy machine")
+    train.add_argument("--distributed", action="store_true",
+                       help="data-parallel over MPI: start with mpiexec -n N zerograd train --distributed; each "
+                            "process trains on --batch-size examples of every batch of N x --batch-size; "
+                            "default: one process")
     train.add_argument("--compile", action="store_true",
                        help="trace the training step once and replay it (zerograd.compile): the same numbers, "
                             "less Python per step; default: eager")
@@ -458,7 +521,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         build_parser().print_help()
         return 2
     except CLIError as e:
-        print(f"zerograd: error: {e}", file=sys.stderr)
+        if not _QUIET:  # (a distributed run's error is printed once, by rank 0)
+            print(f"zerograd: error: {e}", file=sys.stderr)
         return 2
     except DatasetUnavailableError as e:  # several lines: every missing file, where to put them
         print(f"zerograd: error: {e}", file=sys.stderr)

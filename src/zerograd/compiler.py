@@ -263,8 +263,9 @@ def _install() -> None:
                     _saved[(cls, "update_one")] = cls.__dict__["update_one"]
                     setattr(cls, "update_one", _refusing_call(
                         "update_one", "it updates a parameter outside optimizer.update()", cls.__dict__["update_one"]))
-                if "__setattr__" in cls.__dict__:
-                    raise RuntimeError(f"zerograd.compile: {cls.__name__} defines __setattr__")
+                if cls is not Optimizer and "__setattr__" in cls.__dict__:  # (a wrapper's own: distributed's)
+                    _saved[(cls, "__setattr__")] = cls.__dict__["__setattr__"]
+                    setattr(cls, "__setattr__", _watching_optimizer_setattr(cls.__dict__["__setattr__"]))
             _saved[(Parameter, "initialize")] = Parameter.__dict__["initialize"]
             setattr(Parameter, "initialize", _watching_initialize(Parameter.__dict__["initialize"]))
             _saved[(Optimizer, "__setattr__")] = object.__setattr__

@@ -287,7 +287,7 @@ class MultiNodeOptimizer(Optimizer):
     """An optimizer whose :meth:`update` first averages the gradients across the ranks; every
     other attribute and method is the wrapped optimizer's (``actual_optimizer``)."""
 
-    _OWN = ("actual_optimizer", "comm", "_synced", "slots", "legacy_keys")
+    _OWN = ("actual_optimizer", "comm", "_synced", "slots", "legacy_keys", "share")
 
     def __init__(self, optimizer: Optimizer, comm: Communicator) -> None:  # (no super(): all state is delegated)
         if not isinstance(optimizer, Optimizer):
@@ -297,6 +297,14 @@ class MultiNodeOptimizer(Optimizer):
         object.__setattr__(self, "_synced", None)  # the parameter layout last checked with every rank
         object.__setattr__(self, "slots", optimizer.slots)
         object.__setattr__(self, "legacy_keys", optimizer.legacy_keys)
+        #: This rank's part of the global batch times the number of ranks (1: equal parts). The
+        #: gradients are scaled by it before averaging, so that an uneven split (a last batch that
+        #: does not divide) still gives the gradient of the whole batch. Set with :meth:`set_share`.
+        object.__setattr__(self, "share", 1.0)
+
+    def set_share(self, local: int, total: int) -> None:
+        """This rank computed its gradient on ``local`` of the global batch's ``total`` examples."""
+        object.__setattr__(self, "share", local * self.comm.size / total)
 
     def __getattr__(self, name: str) -> Any:  # (only for what this object lacks)
         if name.startswith("__") or name in MultiNodeOptimizer._OWN:
@@ -335,6 +343,10 @@ class MultiNodeOptimizer(Optimizer):
         if layout != self._synced:
             self._synchronize()
             object.__setattr__(self, "_synced", layout)
+        if self.share != 1.0:
+            for _, p in named:
+                if p.grad is not None:
+                    p.grad = Variable(p.grad.data * p.data.dtype.type(self.share), requires_grad=False)
         average_gradients([p for _, p in named], self.comm)
         opt.update()
 
@@ -384,6 +396,41 @@ def average_gradients(params: Sequence[Parameter], comm: Communicator) -> None:
     *means, had = comm.allreduce_mean(arrays + [flags])  # (in the first parameter's dtype group)
     for p, mean, h in zip(params, means, had):
         p.grad = Variable(mean, requires_grad=False) if h > 0 else None
+
+
+class RankSlice:
+    """A loader of global batches seen by one rank: its contiguous part of each batch, the rest of
+    the loader (length, order, state) shared. With every rank seeded alike, the ranks together see
+    exactly the batches one process would, and the averaged gradient is that of the whole batch
+    (the optimizer's share weights an uneven split)."""
+
+    def __init__(self, loader: Any, comm: Communicator, optimizer: Optional[MultiNodeOptimizer] = None) -> None:
+        object.__setattr__(self, "loader", loader)
+        object.__setattr__(self, "comm", comm)
+        object.__setattr__(self, "optimizer", optimizer)
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("loader", "comm", "optimizer"):
+            raise AttributeError(name)
+        return getattr(self.loader, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.loader, name, value)
+
+    def __iter__(self) -> Iterator[Any]:
+        size, rank = self.comm.size, self.comm.rank
+        for x, t in self.loader:
+            n = len(x)
+            if n < size:
+                raise DistributedError(f"a batch of {n} examples cannot be shared by {size} processes "
+                                       "(choose a batch size or process count that leaves no such remainder)")
+            lo, hi = n * rank // size, n * (rank + 1) // size
+            if self.optimizer is not None:
+                self.optimizer.set_share(hi - lo, n)
+            yield x[lo:hi], t[lo:hi]
 
 
 def create_multi_node_optimizer(optimizer: Optimizer, comm: Communicator) -> MultiNodeOptimizer:

@@ -136,6 +136,9 @@ class Task:
         self.model = model
         #: Run the training step under :func:`zerograd.compile` (the same numbers, less Python per step).
         self.compile = False
+        #: Processes sharing each batch (``--distributed``): the loader yields global batches of
+        #: ``batch_size * ranks`` examples, each rank trains on its part (distributed.RankSlice).
+        self.ranks = 1
         self._step: Optional[tuple[optimizers.Optimizer, Callable]] = None
 
     def make_loader(self) -> DataLoader:
@@ -185,7 +188,7 @@ class BatchTask(Task):
         self.loss = F.softmax_cross_entropy if classification else F.mean_squared_error
 
     def make_loader(self) -> DataLoader:
-        return DataLoader(self.train_set, cast(int, self.config.batch_size))
+        return DataLoader(self.train_set, cast(int, self.config.batch_size) * self.ranks)
 
     def make_step(self, optimizer):
         model, loss_of, has_accuracy = self.model, self.loss, self.has_accuracy
@@ -235,7 +238,7 @@ class SequenceTask(Task):
     model: LSTMRegressor  # (build_task's: a model with reset_state())
 
     def make_loader(self) -> DataLoader:
-        return SeqDataLoader(self.train_set, cast(int, self.config.batch_size))
+        return SeqDataLoader(self.train_set, cast(int, self.config.batch_size) * self.ranks)
 
     def make_step(self, optimizer):
         model = self.model
@@ -321,7 +324,8 @@ class LanguageTask(Task):
         self._decay = (max(1, total - self.WARMUP), cast(float, config.lr))
 
     def make_loader(self) -> Any:  # (a WindowLoader: random windows, not a DataLoader)
-        return WindowLoader(self.train_ids, cast(int, self.config.batch_size), self.CONTEXT, self.ITERATIONS)
+        return WindowLoader(self.train_ids, cast(int, self.config.batch_size) * self.ranks, self.CONTEXT,
+                            self.ITERATIONS)
 
     def configure(self, optimizer):
         optimizer.beta2 = 0.99
@@ -491,7 +495,7 @@ class Trainer:
     FILES = ("config.json", "metrics.csv", "checkpoint.npz", "best.npz")
 
     def __init__(self, task: Task, out: str, log: Callable[[str], None] = print, progress: Optional[bool] = None,
-                 log_every: Optional[int] = None, save_every: float = 2.0) -> None:
+                 log_every: Optional[int] = None, save_every: float = 2.0, comm: Any = None) -> None:
         self.task = task
         self.config = task.config
         self.out = out
@@ -500,8 +504,22 @@ class Trainer:
         self.save_every = save_every
         self.optimizer = optimizers.create(cast(str, self.config.optimizer),  # (config resolved)
                                            cast(float, self.config.lr)).setup(task.model)
+        #: ``distributed.Communicator`` of a ``--distributed`` run: gradients averaged over the ranks,
+        #: each rank trains on its part of every batch; rank 0 alone writes files and logs.
+        self.comm = comm
+        self.writes = comm is None or comm.rank == 0
+        if comm is not None:
+            from zerograd.distributed import RankSlice, create_multi_node_optimizer
+
+            task.ranks = comm.size
+            multi = create_multi_node_optimizer(self.optimizer, comm)
+            self.optimizer = multi
         task.configure(self.optimizer)
         self.loader = task.make_loader()
+        if comm is not None:
+            self.loader = RankSlice(self.loader, comm, multi)  # type: ignore[assignment]  # (a loader too)
+        if not self.writes:
+            self.log, self.progress = (lambda line: None), False
         self.epoch = 0
         self.best: Optional[float] = None
         self.history: list[dict] = []
@@ -516,7 +534,8 @@ class Trainer:
 
     # ------------------------------------------------------------------------ writing
     def write_config(self) -> None:
-        self.config.save(self.path("config.json"))
+        if self.writes:
+            self.config.save(self.path("config.json"))
 
     def _state(self) -> dict[str, np.ndarray]:
         """Everything a checkpoint holds, copied (the run goes on changing the originals)."""
@@ -524,7 +543,10 @@ class Trainer:
             "loader/index": self.loader.index, "best": np.nan if self.best is None else self.best})
 
     def _write_files(self) -> None:
-        """Write the kept state: best weights first, then the checkpoint that refers to them."""
+        """Write the kept state: best weights first, then the checkpoint that refers to them (rank 0 only)."""
+        if not self.writes:
+            self._last_save = time.perf_counter()
+            return
         if self._best_weights is not None:
             save_arrays(self.path("best.npz"), self._best_weights)
             self._best_weights = None
@@ -534,6 +556,8 @@ class Trainer:
 
     def _start_metrics(self) -> Any:
         """Open metrics.csv for appending; it holds exactly the rows of ``history``."""
+        if not self.writes:
+            return open(os.devnull, "w")
         path = self.path("metrics.csv")
         lines = [",".join(self.FIELDS)] + [self._csv_row(row) for row in self.history]
         save_text(path, "\n".join(lines) + "\n")
@@ -653,6 +677,12 @@ class Trainer:
             bar.set_description(f"epoch {self.epoch + 1}/{epochs}")
             tick = time.perf_counter()
             train_loss, train_acc = self.task.train_epoch(self.loader, self.optimizer, bar)
+            if self.comm is not None:  # (the ranks' means, and one set of running statistics for all)
+                from zerograd.distributed import average_buffers
+
+                average_buffers(self.task.model, self.comm)
+                means = self.comm.allreduce_mean([np.asarray([train_loss, train_acc or 0.0], np.float64)])[0]
+                train_loss, train_acc = float(means[0]), (None if train_acc is None else float(means[1]))
             trained = time.perf_counter()
             test_loss, test_acc = self.task.evaluate()
             evaluated = time.perf_counter()
