@@ -466,3 +466,16 @@ def test_train_distributed_refusal_is_one_line_from_rank_0(tmp_path):
     (tmp_path / "run" / "config.json").write_text("{}")
     code, out, err = zerograd_mpi("--out", tmp_path / "run")
     assert code == 2 and err.count("holds another run") == 1
+
+
+def test_train_distributed_refuses_a_last_batch_smaller_than_the_process_count(tmp_path):
+    code, out, err = zerograd_mpi("--dataset", "sincurve", "--model", "mlp", "--batch-size", "1", "--epochs", "1",
+                                  "--out", tmp_path / "run")
+    assert code == 2 and err.count("the last batch of each epoch would have 1 example for 2 processes") == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_mpiexec_without_distributed_is_refused(tmp_path):
+    cmd = [_mpiexec(), "-n", "2", sys.executable, "-m", "zerograd", "train", "--out", str(tmp_path / "run")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "without --distributed" in proc.stderr and not (tmp_path / "run").exists()

@@ -154,7 +154,9 @@ def _train(args: argparse.Namespace) -> int:
     keep_freed_memory()
     writes = comm is None or comm.rank == 0
     started = False
-    try:
+
+    def setup() -> Any:
+        """The task and trainer (resumed or fresh); 0 when a resumed run has nothing to do."""
         np.random.seed(config.seed)
         task = build_task(config)
         task.compile = args.compile
@@ -181,6 +183,13 @@ def _train(args: argparse.Namespace) -> int:
             for name in _run_files(out):  # --overwrite: nothing of the old run stays beside the new one
                 os.unlink(os.path.join(out, name))
         trainer.write_config()  # before training, with the (possibly raised) epoch count
+        return task, trainer
+
+    try:
+        made = _everywhere(comm, setup)  # (distributed: every rank learns whether every rank could start)
+        if made == 0:
+            return 0
+        task, trainer = made
         started = True
     finally:
         if not started and writes and created and os.path.isdir(out) and not os.listdir(out):
@@ -188,13 +197,16 @@ def _train(args: argparse.Namespace) -> int:
     name = f"{config.model.upper()} on {config.dataset}"
     print(f"training {name}: {config.epochs} epoch{'s' if config.epochs != 1 else ''}, batch {config.batch_size}, {config.optimizer} lr {config.lr}, "
           f"hidden {config.hidden}, seed {config.seed}")
-    resume_command = f"zerograd train --out {out} --resume"
+    resume_command = f"zerograd train --out {out} --resume" if comm is None else \
+        f"mpiexec -n {comm.size} zerograd train --distributed --out {out} --resume"
     try:
         history = _run_everywhere(comm, trainer)
     except TrainingDiverged as e:
         print(f"zerograd: error: {e}", file=sys.stderr)
         return 1
     except TrainingInterrupted as e:
+        if not writes:  # (rank 0 reports and keeps the files; then every rank ends: see _end_interrupted)
+            _end_interrupted(comm)
         if e.saved_epoch is None:
             print(f"interrupted during epoch {e.epoch + 1}: no epoch was complete, nothing saved", file=sys.stderr)
             if not args.resume:
@@ -205,6 +217,8 @@ def _train(args: argparse.Namespace) -> int:
         else:
             print(f"interrupted during epoch {e.epoch + 1}: saved epoch {e.saved_epoch} in "
                   f"{os.path.join(out, 'checkpoint.npz')}; continue with: {resume_command}", file=sys.stderr)
+        if comm is not None:
+            _end_interrupted(comm)
         return 130
     if not writes:
         return 0
@@ -303,6 +317,10 @@ def _communicator(args: argparse.Namespace) -> Any:
     """``--distributed``: the MPI communicator (None otherwise). Ranks other than 0 print nothing on
     standard output; rank 0 alone writes files (training.Trainer) and prints."""
     if not getattr(args, "distributed", False):
+        size = os.environ.get("PMI_SIZE") or os.environ.get("OMPI_COMM_WORLD_SIZE") or "1"
+        if size != "1":
+            raise CLIError(f"started by mpiexec as {size} processes but without --distributed: they would all "
+                           "train the same run into one folder (add --distributed)")
         return None
     from zerograd import distributed
 
@@ -329,6 +347,40 @@ def _on_rank0(comm: Any, check: Any) -> None:
         error = comm.bcast_object(error)
     if error is not None:
         raise CLIError(error)
+
+
+def _everywhere(comm: Any, step: Any) -> Any:
+    """``step()`` on every rank; in a distributed run, if it fails on any rank, every rank raises
+    the first failure as a CLIError (printed once, by rank 0) instead of some ranks going on alone."""
+    if comm is None:
+        return step()
+    result, error = None, None
+    try:
+        result = step()
+    except CLIError as e:
+        error = str(e)
+    except Exception as e:  # (the others must hear of it, or they wait in the first collective)
+        error = f"{type(e).__name__}: {e}"
+    errors = comm.allgather_object(error)
+    failed = [(rank, message) for rank, message in enumerate(errors) if message is not None]
+    if failed:
+        rank, message = failed[0]
+        raise CLIError(message if rank == 0 else f"on rank {rank}: {message}")
+    return result
+
+
+def _end_interrupted(comm: Any) -> NoReturn:
+    """End every rank of an interrupted distributed run: a rank may be waiting in a collective for
+    one that stopped. Rank 0 (which saved the last complete epoch and said so) aborts at once; the
+    others give it two seconds to do that first."""
+    import time
+
+    if comm.rank != 0:
+        time.sleep(2)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    comm.abort(130)
+    raise SystemExit(130)  # (abort does not return; a test double's may)
 
 
 def _run_everywhere(comm: Any, trainer: Any) -> Any:

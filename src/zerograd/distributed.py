@@ -402,7 +402,10 @@ class RankSlice:
     """A loader of global batches seen by one rank: its contiguous part of each batch, the rest of
     the loader (length, order, state) shared. With every rank seeded alike, the ranks together see
     exactly the batches one process would, and the averaged gradient is that of the whole batch
-    (the optimizer's share weights an uneven split)."""
+    (the optimizer's share weights an uneven split) - for models whose examples do not interact and
+    that draw no random numbers. Not so for dropout (every rank draws the same masks, for its own
+    part; ranks that draw different amounts also shuffle differently afterwards) or BatchNorm (each
+    rank normalises with its part's statistics; ``average_buffers`` merges the running ones)."""
 
     def __init__(self, loader: Any, comm: Communicator, optimizer: Optional[MultiNodeOptimizer] = None) -> None:
         object.__setattr__(self, "loader", loader)

@@ -366,7 +366,8 @@ class LanguageTask(Task):
         losses = []
         with no_grad(), test_mode():
             for _ in range(self.EVAL_BATCHES):
-                x, t = WindowLoader.window(self.val_ids, cast(int, self.config.batch_size), self.CONTEXT, rng)
+                x, t = WindowLoader.window(self.val_ids, cast(int, self.config.batch_size) * self.ranks, self.CONTEXT,
+                                           rng)  # (the global batch: a distributed run evaluates what one process would)
                 logits = self.model(x)
                 losses.append(float(F.softmax_cross_entropy(F.reshape(logits, (-1, logits.shape[-1])),
                                                             t.reshape(-1)).data))
@@ -517,6 +518,10 @@ class Trainer:
         task.configure(self.optimizer)
         self.loader = task.make_loader()
         if comm is not None:
+            last = len(self.loader.dataset) % self.loader.batch_size if isinstance(self.loader, DataLoader) else 0
+            if 0 < last < comm.size:
+                raise ValueError(f"the last batch of each epoch would have {last} example{'s' if last > 1 else ''} "
+                                 f"for {comm.size} processes: choose another --batch-size or process count")
             self.loader = RankSlice(self.loader, comm, multi)  # type: ignore[assignment]  # (a loader too)
         if not self.writes:
             self.log, self.progress = (lambda line: None), False
