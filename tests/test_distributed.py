@@ -479,3 +479,12 @@ def test_mpiexec_without_distributed_is_refused(tmp_path):
     cmd = [_mpiexec(), "-n", "2", sys.executable, "-m", "zerograd", "train", "--out", str(tmp_path / "run")]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and "without --distributed" in proc.stderr and not (tmp_path / "run").exists()
+
+
+def test_a_run_resumes_only_with_the_process_count_it_was_trained_by(tmp_path):
+    from zerograd.cli import main
+    assert zerograd_mpi("--batch-size", "15", "--epochs", "2", "--out", tmp_path / "two")[0] == 0
+    assert main(["train", "--out", str(tmp_path / "two"), "--resume", "--epochs", "3", "--no-progress"]) == 1
+    main(["train", "--epochs", "2", "--out", str(tmp_path / "one"), "--no-progress"])
+    code, out, err = zerograd_mpi("--out", tmp_path / "one", "--resume", "--epochs", "3")
+    assert code == 2 and err.count("was trained by 1 process; resume it with zerograd train (without") == 1

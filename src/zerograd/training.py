@@ -545,7 +545,8 @@ class Trainer:
     def _state(self) -> dict[str, np.ndarray]:
         """Everything a checkpoint holds, copied (the run goes on changing the originals)."""
         return checkpoint_arrays(self.task.model, self.optimizer, self.epoch, **{
-            "loader/index": self.loader.index, "best": np.nan if self.best is None else self.best})
+            "loader/index": self.loader.index, "best": np.nan if self.best is None else self.best,
+            "processes": np.asarray(1 if self.comm is None else self.comm.size)})
 
     def _write_files(self) -> None:
         """Write the kept state: best weights first, then the checkpoint that refers to them (rank 0 only)."""
@@ -618,6 +619,13 @@ class Trainer:
                 raise
             raise CheckpointError(f"--resume: {path} does not fit this run ({e}); start again with --overwrite") \
                 from None
+        processes = int(saved.arrays["processes"]) if "processes" in saved.arrays else 1  # (older files: one)
+        now = 1 if self.comm is None else self.comm.size
+        if processes != now:  # (the global batch is processes x --batch-size: another count is another run)
+            raise CheckpointError(f"--resume: the run in {self.out!r} was trained by {processes} process"
+                                  f"{'es' if processes > 1 else ''}; resume it with "
+                                  + (f"mpiexec -n {processes} zerograd train --distributed" if processes > 1
+                                     else "zerograd train (without --distributed)") + f" --out {self.out} --resume")
         self.loader.index = saved.arrays["loader/index"].astype(np.int64)
         self.loader.iteration = 0
         self.epoch = saved.epoch
