@@ -488,3 +488,12 @@ def test_a_run_resumes_only_with_the_process_count_it_was_trained_by(tmp_path):
     main(["train", "--epochs", "2", "--out", str(tmp_path / "one"), "--no-progress"])
     code, out, err = zerograd_mpi("--out", tmp_path / "one", "--resume", "--epochs", "3")
     assert code == 2 and err.count("was trained by 1 process; resume it with zerograd train (without") == 1
+
+
+def test_ranks_started_with_other_options_are_refused(tmp_path):
+    out = str(tmp_path / "run")
+    cmd = [_mpiexec(), "-n", "1", sys.executable, "-m", "zerograd", "train", "--distributed", "--epochs", "3",
+           "--out", out, ":", "-n", "1", sys.executable, "-m", "zerograd", "train", "--distributed", "--epochs", "5",
+           "--out", out]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.count("rank 1 was started with other options") == 1

@@ -142,6 +142,14 @@ def _train(args: argparse.Namespace) -> int:
         config = config.resolved()
     except ConfigError as e:
         raise CLIError(str(e)) from None
+    if comm is not None:  # every rank must run the same run (other options would leave one waiting)
+        mine = (sorted(vars(config).items()), out, args.resume, args.overwrite, args.compile)
+        theirs = comm.allgather_object(mine)
+        if any(other != theirs[0] for other in theirs):
+            rank = next(r for r, other in enumerate(theirs) if other != theirs[0])
+            raise CLIError(f"rank {rank} was started with other options than rank 0: start every process of "
+                           "mpiexec with the same command")
+
     def check_folder() -> None:
         if not args.resume:
             existing = _run_files(out) if os.path.isdir(out) else []
