@@ -79,12 +79,15 @@ def test_sample_needs_a_language_run_and_gpt_needs_heads_to_divide_hidden(shakes
 
 
 def test_the_learning_rate_warms_up_then_decays_to_a_tenth():
+    from zerograd import optimizers
+
     class Config:
         epochs, lr = 2, 1e-3
 
     task = LanguageTask.__new__(LanguageTask)
-    task._decay = (2 * LanguageTask.ITERATIONS - LanguageTask.WARMUP, Config.lr)
-    lrs = [task.lr_at(i) for i in range(2 * LanguageTask.ITERATIONS + 5)]
+    task.config = Config
+    task.configure(optimizers.AdamW(Config.lr))
+    lrs = [task.schedule.lr_at(i) for i in range(2 * LanguageTask.ITERATIONS + 5)]
     assert lrs[0] == pytest.approx(1e-5) and lrs[LanguageTask.WARMUP] == pytest.approx(1e-3)
     assert lrs[-1] == pytest.approx(1e-4) and np.all(np.diff(lrs[LanguageTask.WARMUP:]) <= 1e-15)
 

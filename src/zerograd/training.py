@@ -320,8 +320,6 @@ class LanguageTask(Task):
         split = int(0.9 * len(ids))
         self.train_ids, self.val_ids = ids[:split], ids[split:]
         self.text = text
-        total = cast(int, config.epochs) * self.ITERATIONS
-        self._decay = (max(1, total - self.WARMUP), cast(float, config.lr))
 
     def make_loader(self) -> Any:  # (a WindowLoader: random windows, not a DataLoader)
         return WindowLoader(self.train_ids, cast(int, self.config.batch_size) * self.ranks, self.CONTEXT,
@@ -331,14 +329,11 @@ class LanguageTask(Task):
         optimizer.beta2 = 0.99
         optimizer.weight_decay = 0.1
         optimizer.add_hook(optimizers.ClipGrad(1.0))
-
-    def lr_at(self, iteration: int) -> float:
-        """The learning rate of update ``iteration`` (0 first): linear warm-up, then cosine to lr / 10."""
-        t_max, lr = self._decay
-        if iteration < self.WARMUP:
-            return lr * (iteration + 1) / self.WARMUP
-        s = min(iteration - self.WARMUP, t_max)
-        return lr / 10 + (lr - lr / 10) * (1 + math.cos(math.pi * s / t_max)) / 2
+        total = cast(int, self.config.epochs) * self.ITERATIONS
+        lr = cast(float, self.config.lr)
+        #: The learning rate of update ``optimizer.t`` (0 first): linear warm-up, then cosine to lr / 10.
+        self.schedule = optimizers.WarmupLR(optimizer, self.WARMUP, after=optimizers.CosineAnnealingLR(
+            optimizer, max(1, total - self.WARMUP), eta_min=lr / 10))
 
     def make_step(self, optimizer):
         model = self.model
@@ -355,7 +350,7 @@ class LanguageTask(Task):
         step = self.step_for(optimizer)
         total, n = 0.0, 0
         for x, t in loader:
-            optimizer.base_lr = self.lr_at(optimizer.t)  # (optimizer.t: the updates made, kept by checkpoints)
+            optimizer.base_lr = self.schedule.lr_at(optimizer.t)  # (optimizer.t: updates made, kept by checkpoints)
             total += float(step(x, t).data)
             n += 1
             bar.update(1)
