@@ -157,7 +157,7 @@ def _train(args: argparse.Namespace) -> int:
                 raise CLIError(f"{out!r} holds another run ({', '.join(existing)}); pass --resume to continue it, "
                                "--overwrite to replace it, or choose another --out")
         _writable_folder(out)
-    _on_rank0(comm, check_folder)  # (the folder is rank 0's: the others learn its verdict)
+    _everywhere(comm, lambda: check_folder() if comm is None or comm.rank == 0 else None)  # (the folder is rank 0's)
     _set_threads(args.threads)
     keep_freed_memory()
     writes = comm is None or comm.rank == 0
@@ -341,20 +341,6 @@ def _communicator(args: argparse.Namespace) -> Any:
         _QUIET = True
         sys.stdout = open(os.devnull, "w")
     return comm
-
-
-def _on_rank0(comm: Any, check: Any) -> None:
-    """Run ``check`` (which may raise CLIError) on rank 0 only, and raise its error on every rank."""
-    error = None
-    if comm is None or comm.rank == 0:
-        try:
-            check()
-        except CLIError as e:
-            error = str(e)
-    if comm is not None:
-        error = comm.bcast_object(error)
-    if error is not None:
-        raise CLIError(error)
 
 
 def _everywhere(comm: Any, step: Any) -> Any:

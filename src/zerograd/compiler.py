@@ -480,11 +480,6 @@ def _capture_check(fn: Callable) -> Callable[[], bool]:
     return holds
 
 
-def _captured(fn: Callable) -> tuple:
-    """What the names the step reads point to now (see :func:`_capture_check`)."""
-    return tuple(_capture_check(fn).values)  # type: ignore[attr-defined]
-
-
 def _reaches_parameter(v: Variable) -> bool:
     """Whether backward from ``v`` would reach a parameter (through a graph made before the step).
     A graph cut by ``unchain_backward`` ends in plain leaves: gradients stored there are dropped."""
