@@ -200,20 +200,13 @@ def test_a_replaced_sublayer_and_a_rebound_model_make_new_traces():
 
 
 def test_lstm_weights_loaded_between_calls_are_used():
-    class Net(zg.Model):
-        def __init__(self):
-            super().__init__()
-            self.rnn = L.LSTM(4)
-            self.out = L.Linear(3)
-
-        def forward(self, x):
-            return self.out(self.rnn(x))
+    from zerograd.models import LSTMRegressor
     r = np.random.RandomState(0)
     data = [(r.randn(8, 10).astype(np.float32), r.randint(0, 3, 8)) for _ in range(6)]
     results = []
     for compiled in (False, True):
         np.random.seed(0)
-        model = Net()
+        model = LSTMRegressor(4, 3)
         with zg.no_grad():
             model(np.zeros((1, 10), np.float32))
         opt = optimizers.SGD(0.1).setup(model)
